@@ -2,33 +2,97 @@
 
 Life cycle of an agent: waiting → unlocked → merged; a dependency closed unmerged blocks it until
 reopened or skipped; ``/wavegate cancel`` turns every gate into cancelled (success with a note).
+
+Order of precedence in ``evaluate``: cancelled, removed, own PR merged, skipped, then the
+dependencies (blocked before waiting before unlocked). A skipped dependency counts as merged; a
+dependency whose PR is missing or open is waited for. Functions here take a validated plan; names
+in ``after`` that are not agents of the plan are ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .model import AgentPR, GateDecision, Plan
+from .model import AgentPR, Dependency, GateDecision, GateState, Plan, PrState
 
 
 def dependencies(plan: Plan) -> dict[str, frozenset[str]]:
-    """Direct dependencies: every agent of an earlier wave plus ``after``."""
-    raise NotImplementedError
+    """Direct dependencies: every agent of an earlier wave plus ``after``.
+
+    Returns agent name → names it depends on directly, for every agent of ``plan``.
+    """
+    names = set(plan.names)
+    return {
+        a.name: frozenset(
+            {b.name for b in plan.agents if b.wave < a.wave} | {n for n in a.after if n in names}
+        )
+        for a in plan.agents
+    }
 
 
 def transitive_dependencies(plan: Plan) -> dict[str, frozenset[str]]:
-    """Everything each agent waits for, directly or through others."""
-    raise NotImplementedError
+    """Everything each agent waits for, directly or through others.
+
+    An agent appears in its own set only when it is on a cycle (which a validated plan never has).
+    """
+    direct = dependencies(plan)
+    out: dict[str, frozenset[str]] = {}
+    for name in direct:
+        seen: set[str] = set()
+        stack = list(direct[name])
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(direct[n])
+        out[name] = frozenset(seen)
+    return out
 
 
 def find_cycle(plan: Plan) -> tuple[str, ...] | None:
-    """Agent names forming an ``after`` cycle (first repeated at the end), or None."""
-    raise NotImplementedError
+    """Agent names forming an ``after`` cycle (first repeated at the end), or None.
+
+    Waves and ``after`` are searched together, so ``after`` pointing at a later wave that depends
+    back shows up too; ``a after a`` gives ``("a", "a")``. Deterministic: plan order.
+    """
+    direct = dependencies(plan)
+    order = {n: i for i, n in enumerate(plan.names)}
+    state: dict[str, int] = {}  # 1 on the current path, 2 finished
+
+    for start in plan.names:
+        if state.get(start):
+            continue
+        path: list[str] = [start]
+        state[start] = 1
+        iters = [iter(sorted(direct[start], key=order.__getitem__))]
+        while iters:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iters.pop()
+                continue
+            if state.get(nxt) == 1:
+                return (*path[path.index(nxt):], nxt)
+            if not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                iters.append(iter(sorted(direct[nxt], key=order.__getitem__)))
+    return None
 
 
 def concurrent_pairs(plan: Plan) -> list[tuple[str, str]]:
-    """Pairs of agents that may run at the same time (neither depends on the other), plan order."""
-    raise NotImplementedError
+    """Pairs of agents that may run at the same time (neither depends on the other), plan order.
+
+    Each pair ``(a, b)`` has ``a`` before ``b`` in the plan.
+    """
+    deps = transitive_dependencies(plan)
+    names = plan.names
+    return [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1:]
+        if a not in deps[b] and b not in deps[a]
+    ]
 
 
 def evaluate(
@@ -42,5 +106,55 @@ def evaluate(
 
     ``prs`` maps agent name to its PR (missing entries count as not opened). For a merge group,
     pass PR states where MERGED means merged into the group's base.
+
+    BLOCKED lists in ``blocked_by`` every dependency (direct or transitive) closed without merging
+    and not skipped. WAITING lists in ``waiting_on`` the direct dependencies not yet merged; when
+    those have all merged but one of theirs has not (a merge that bypassed the gate), the
+    transitive ones instead, so a waiting gate always names whom it waits for. Both are ordered by
+    wave, then plan order. A removed agent that is no longer in the plan has wave 0.
     """
-    raise NotImplementedError
+    direct = dependencies(plan)
+    trans = transitive_dependencies(plan)
+    order = {n: i for i, n in enumerate(plan.names)}
+    waves = {a.name: a.wave for a in plan.agents}
+
+    def pr(name: str) -> AgentPR:
+        return prs.get(name) or AgentPR(agent=name)
+
+    def dep(name: str) -> Dependency:
+        p = pr(name)
+        return Dependency(agent=name, wave=waves[name], number=p.number, state=p.state)
+
+    def ordered(names) -> tuple[Dependency, ...]:
+        return tuple(dep(n) for n in sorted(names, key=lambda n: (waves[n], order[n])))
+
+    def done(name: str) -> bool:
+        return name in skipped or pr(name).state is PrState.MERGED
+
+    out: dict[str, GateDecision] = {}
+    for a in plan.agents:
+        if cancelled:
+            state = GateState.CANCELLED
+        elif a.name in removed:
+            state = GateState.REMOVED
+        elif pr(a.name).state is PrState.MERGED:
+            state = GateState.MERGED
+        elif a.name in skipped:
+            state = GateState.SKIPPED
+        else:
+            closed = [n for n in trans[a.name] if n not in skipped and pr(n).state is PrState.CLOSED]
+            if closed:
+                out[a.name] = GateDecision(a.name, a.wave, GateState.BLOCKED, blocked_by=ordered(closed))
+                continue
+            pending = [n for n in direct[a.name] if not done(n)] or [
+                n for n in trans[a.name] if not done(n)
+            ]
+            if pending:
+                out[a.name] = GateDecision(a.name, a.wave, GateState.WAITING, waiting_on=ordered(pending))
+                continue
+            state = GateState.UNLOCKED
+        out[a.name] = GateDecision(a.name, a.wave, state)
+    for name in sorted(removed - set(plan.names)):
+        state = GateState.CANCELLED if cancelled else GateState.REMOVED
+        out[name] = GateDecision(name, 0, state)
+    return out

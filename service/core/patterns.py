@@ -1,35 +1,330 @@
 """Territory patterns (DESIGN §2.4): one translator to a regex and to an automaton, and the exact
-overlap decision between two pattern lists, with witness paths."""
+overlap decision between two pattern lists, with witness paths.
+
+A pattern ``P`` matches exactly what the gitignore pattern ``/P`` matches in pathspec's
+``GitIgnoreBasicPattern`` (gitignore as documented): every pattern is anchored at the repository
+root, ``*`` and ``?`` never cross ``/`` and do match dot-files, a ``**`` segment spans any number of
+segments, a trailing ``/`` means "directories only" and a pattern that matches a directory covers
+everything below it. A consequence kept on purpose: ``**/*.md`` and ``**/*.py`` overlap, since a
+folder may be named ``x.md`` and ``x.md/y.py`` matches both.
+
+The emitted regex has no anchors or lookarounds, so the same text serves ``re.fullmatch`` and
+``interegular.parse_pattern(rx).to_fsm()`` (interegular rejects ``^``, ``$`` and lookarounds).
+"""
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import interegular
+from interegular.fsm import FSM, Alphabet
 
 from .model import Overlap
 
 MAX_PATTERN_LENGTH = 256
+# Each `*`, `?` and `**` counts. Beyond these the automata of two patterns can grow large enough
+# to make the pre-flight slow; no real territory needs that many.
+MAX_WILDCARDS = 8
+MAX_DOUBLE_STARS = 4
+# Safety net for the product automaton of one pattern pair (the caps above keep real pairs far
+# below it): exceeding it raises PatternError instead of running for minutes.
+MAX_PRODUCT_STATES = 100_000
+MAX_REAL_WITNESSES = 3
+
+_REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
+# Witness characters, most readable first; '.' last so witnesses avoid dot-files when they can.
+_PREFERRED = "abcdefghijklmnopqrstuvwxyz0123456789_-ABCDEFGHIJKLMNOPQRSTUVWXYZ~+=,@."
+
+# A segment of a real repository path: not empty, not "." and not "..". Witnesses are searched
+# among such paths only, so an overlap is never "found" on a path Git cannot hold.
+_SEGMENT = r"(?:[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)"
+_VALID_PATH = f"{_SEGMENT}(?:/{_SEGMENT})*"
+
+
+class PatternError(ValueError):
+    """A territory pattern that is invalid (see ``pattern_problem``) or too complex to decide."""
 
 
 def pattern_problem(pattern: str) -> str | None:
     """None when ``pattern`` is a valid territory pattern, else what is wrong with it
-    (empty, ``..``, backslash, NUL, ``!`` negation, ``[...]`` ranges, longer than 256)."""
-    raise NotImplementedError
+    (empty, ``..``, backslash, NUL, ``!`` negation, ``[...]`` ranges, longer than 256).
+
+    Also refused, because they would not mean what they seem: control characters, trailing
+    whitespace (gitignore strips it), empty segments (``a//b``), ``.`` segments, and more than
+    ``MAX_WILDCARDS`` wildcards or ``MAX_DOUBLE_STARS`` ``**`` segments (automaton size guard).
+    The message is one sentence addressed to the plan's author.
+    """
+    if not isinstance(pattern, str):
+        return f"a pattern must be a string, not {type(pattern).__name__}"
+    return _problem(pattern)
 
 
+@lru_cache(maxsize=8192)
+def _problem(pattern: str) -> str | None:
+    if not pattern.strip("/"):
+        return "the pattern is empty; name a file or folder, or `**` for everything"
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return f"the pattern is {len(pattern)} characters long; at most {MAX_PATTERN_LENGTH} are allowed"
+    if "\0" in pattern:
+        return "the pattern contains a NUL character"
+    if any(ord(c) < 0x20 or c == "\x7f" for c in pattern):
+        return "the pattern contains a control character (a newline or tab?)"
+    if "\\" in pattern:
+        return "backslashes are not allowed; paths use `/` and patterns have no escapes"
+    if pattern.startswith("!"):
+        return "`!` negation is not supported; list only the paths the agent may change"
+    if "[" in pattern or "]" in pattern:
+        return "`[...]` character ranges are not supported; list the alternatives as separate patterns"
+    if pattern != pattern.rstrip():
+        return "the pattern ends with whitespace, which gitignore would silently drop; remove it"
+    body = pattern.lstrip("/")
+    segments = body.split("/")
+    if body.endswith("/"):
+        segments.pop()
+    if "" in segments:
+        return "the pattern contains an empty segment (`//`)"
+    if ".." in segments:
+        return "`..` segments are not allowed; patterns are relative to the repository root"
+    if "." in segments:
+        return "`.` segments are not allowed; write the path without `./`"
+    double = segments.count("**")
+    if double > MAX_DOUBLE_STARS:
+        return f"the pattern has {double} `**` segments; at most {MAX_DOUBLE_STARS} are allowed"
+    wildcards = double + sum(s.count("*") + s.count("?") for s in segments if s != "**")
+    if wildcards > MAX_WILDCARDS:
+        return f"the pattern has {wildcards} wildcards; at most {MAX_WILDCARDS} are allowed"
+    return None
+
+
+def _check(pattern: str) -> None:
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        raise PatternError(f"invalid pattern {pattern!r}: {problem}")
+
+
+def _segments(pattern: str) -> list[str]:
+    """Normalized segments, as pathspec normalizes ``/P``: a trailing ``/`` becomes a final
+    ``**`` and runs of ``**`` segments collapse to one."""
+    segments = pattern.lstrip("/").split("/")
+    if segments[-1] == "":
+        segments[-1] = "**"
+    out: list[str] = []
+    for seg in segments:
+        if not (seg == "**" and out and out[-1] == "**"):
+            out.append(seg)
+    return out
+
+
+def _glob(segment: str) -> str:
+    out = []
+    for c in segment:
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c in _REGEX_SPECIAL:
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+@lru_cache(maxsize=8192)
 def to_regex(pattern: str) -> str:
-    """The anchor-free regex (whole-path semantics) for a valid pattern."""
-    raise NotImplementedError
+    """The anchor-free regex (whole-path semantics) for a valid pattern.
+
+    Args: ``pattern`` — a territory pattern. Returns a regex string to use with ``re.fullmatch``
+    or ``interegular.parse_pattern``. Raises ``PatternError`` when ``pattern_problem`` objects.
+
+    Piece by piece it is pathspec's ``GitIgnoreBasicPattern`` regex for ``/P`` with its
+    start-anchored search turned into a full match: the ``(?:/|$)`` tail becomes ``(?:/.*)?``
+    (a matched directory covers its subtree), a final ``**`` becomes ``/.*``, and a final lone
+    ``*`` segment matches one entry only (``docs/*`` matches ``docs/a.md``, not ``docs/x/b.md``).
+    """
+    _check(pattern)
+    segs = _segments(pattern)
+    # pathspec's special cases: `**` (every path), `**/` (every path below a folder),
+    # `**/*` (every path), `**/*/` (every path below a folder).
+    if segs == ["**"]:
+        return ".*/.*" if pattern.endswith("/") else ".+"
+    if segs == ["**", "*"]:
+        return ".+"
+    if segs == ["**", "*", "**"]:
+        return ".*/.*"
+    parts: list[str] = []
+    need_slash = False
+    end = len(segs) - 1
+    for i, seg in enumerate(segs):
+        if seg == "**":
+            if i == 0:
+                parts.append("(?:.+/)?")
+            elif i < end:
+                parts.append("(?:/.+)?")
+                need_slash = True
+            else:
+                parts.append("/.*")
+            continue
+        if need_slash:
+            parts.append("/")
+        parts.append("[^/]+" if seg == "*" else _glob(seg))
+        if i == end:
+            parts.append("/?" if seg == "*" else "(?:/.*)?")
+        need_slash = True
+    return "".join(parts)
+
+
+@lru_cache(maxsize=8192)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(to_regex(pattern))
+
+
+@lru_cache(maxsize=1024)
+def _compiled_many(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile("(?!)")
+    return re.compile("|".join(f"(?:{to_regex(p)})" for p in patterns))
 
 
 def compile_patterns(patterns: Sequence[str]) -> re.Pattern[str]:
-    """One compiled regex matching a path (use ``fullmatch``) when any pattern matches it."""
-    raise NotImplementedError
+    """One compiled regex matching a path (use ``fullmatch``) when any pattern matches it.
+
+    Args: a sequence of valid patterns (an empty one matches nothing). Raises ``PatternError``
+    for an invalid pattern. Results are cached per tuple of patterns.
+    """
+    return _compiled_many(tuple(patterns))
 
 
 def matches(pattern: str, path: str) -> bool:
-    """True when the pattern matches the repository-relative POSIX path."""
-    raise NotImplementedError
+    """True when the pattern matches the repository-relative POSIX path (no leading ``/``).
+
+    Raises ``PatternError`` for an invalid pattern.
+    """
+    return _compiled(pattern).fullmatch(path) is not None
+
+
+def literal_prefix(pattern: str) -> tuple[str, ...]:
+    """The leading segments of a valid pattern that hold no wildcard, e.g. ``("src", "api")``
+    for ``src/api/**/*.py``. Every path the pattern matches starts with exactly these segments."""
+    out: list[str] = []
+    for seg in _segments(pattern):
+        if seg == "**" or "*" in seg or "?" in seg:
+            break
+        out.append(seg)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
+def _literal_text(pattern: str) -> str:
+    """The text every path matched by a valid pattern starts with: the pattern up to its first
+    wildcard (``src/api/v1-`` for ``/src/api/v1-*.py``; empty for ``**/x``)."""
+    body = pattern.lstrip("/")
+    cut = min((i for i in (body.find("*"), body.find("?")) if i >= 0), default=len(body))
+    return body[:cut]
+
+
+def _may_meet(pattern_a: str, pattern_b: str) -> bool:
+    # Cheap pre-filter: two patterns whose literal leading texts diverge cannot match one path.
+    a, b = _literal_text(pattern_a), _literal_text(pattern_b)
+    return a.startswith(b) or b.startswith(a)
+
+
+@lru_cache(maxsize=8192)
+def _fsm(regex: str) -> FSM:
+    return interegular.parse_pattern(regex).to_fsm()
+
+
+def _rank(symbol: str) -> tuple[int, int]:
+    i = _PREFERRED.find(symbol)
+    return (i, 0) if i >= 0 else (len(_PREFERRED), ord(symbol))
+
+
+def _representative(symbols: Iterable[object], alphabet: Alphabet) -> str:
+    """One character standing for a transition class: the most readable explicit one, or for
+    "anything else" the most readable character no automaton names explicitly."""
+    explicit = [s for s in symbols if isinstance(s, str)]
+    if explicit:
+        return min(explicit, key=_rank)
+    for c in _PREFERRED:
+        if c not in alphabet:
+            return c
+    c = 0xA1
+    while chr(c) in alphabet:
+        c += 1
+    return chr(c)
+
+
+def _shortest_common(fsms: tuple[FSM, ...]) -> str | None:
+    """The shortest string accepted by every automaton (most readable first among equals), or
+    None. A breadth-first search over the product automaton, one representative character per
+    transition class; interegular's own example generator can run for minutes on such products."""
+    alphabet, new_to_old = Alphabet.union(*(f.alphabet for f in fsms))
+    steps = sorted(
+        (_rank(ch), key, ch)
+        for key, symbols in alphabet.by_transition.items()
+        for ch in (_representative(symbols, alphabet),)
+    )
+    start = tuple(f.initial for f in fsms)
+    parent: dict[tuple, tuple[tuple, str] | None] = {start: None}
+    queue = deque([start])
+    indexed = tuple(enumerate(fsms))
+    while queue:
+        state = queue.popleft()
+        if all(state[i] in f.finals for i, f in indexed):
+            chars: list[str] = []
+            link = parent[state]
+            while link is not None:
+                state, ch = link
+                chars.append(ch)
+                link = parent[state]
+            return "".join(reversed(chars))
+        for _, key, ch in steps:
+            nxt = []
+            for i, f in indexed:
+                row = f.map.get(state[i])
+                old = new_to_old[i][key]
+                if row is None or old not in row:
+                    break
+                nxt.append(row[old])
+            else:
+                target = tuple(nxt)
+                if target not in parent:
+                    parent[target] = (state, ch)
+                    queue.append(target)
+        if len(parent) > MAX_PRODUCT_STATES:
+            raise PatternError("these patterns are too complex to compare; simplify their wildcards")
+    return None
+
+
+@lru_cache(maxsize=65536)
+def shortest_common_path(pattern_a: str, pattern_b: str) -> str | None:
+    """The shortest repository path both valid patterns match, or None when they are disjoint.
+
+    Decided exactly on the automata (after a pre-filter on the literal leading text); only real
+    paths count (no empty, ``.`` or ``..`` segment). Raises ``PatternError`` for an invalid
+    pattern or a pair too complex to compare (more than ``MAX_PRODUCT_STATES`` product states).
+    """
+    if not _may_meet(pattern_a, pattern_b):
+        return None
+    return _shortest_common((_fsm(to_regex(pattern_a)), _fsm(to_regex(pattern_b)), _fsm(_VALID_PATH)))
+
+
+def _valid(patterns: Sequence[str]) -> list[str]:
+    return [p for p in patterns if pattern_problem(p) is None]
+
+
+def _real_witnesses(pattern_a: str, pattern_b: str, repo_paths: Sequence[str]) -> tuple[str, ...]:
+    ra, rb = _compiled(pattern_a), _compiled(pattern_b)
+    found: list[str] = []
+    for path in repo_paths:
+        if ra.fullmatch(path) and rb.fullmatch(path):
+            found.append(path)
+            if len(found) == MAX_REAL_WITNESSES:
+                break
+    return tuple(found)
 
 
 def overlap(
@@ -39,8 +334,50 @@ def overlap(
 
     Decided exactly by automaton intersection. Witnesses: real ``repo_paths`` matched by both
     first (up to 3), otherwise the shortest path both match.
+
+    Pairs are tried in list order (``patterns_a`` outer). When some repository path is matched
+    by both lists, the pair reported is the first pair matching the first such path, and the
+    witnesses are the repository paths that pair matches. Invalid patterns are skipped (they
+    are reported by ``pattern_problem``). Raises ``PatternError`` only for a pair too complex to
+    compare.
     """
-    raise NotImplementedError
+    valid_a, valid_b = _valid(patterns_a), _valid(patterns_b)
+    if not valid_a or not valid_b:
+        return None
+    if repo_paths:
+        ra, rb = compile_patterns(valid_a), compile_patterns(valid_b)
+        for path in repo_paths:
+            if ra.fullmatch(path) and rb.fullmatch(path):
+                pa = next(p for p in valid_a if _compiled(p).fullmatch(path))
+                pb = next(p for p in valid_b if _compiled(p).fullmatch(path))
+                return pa, pb, _real_witnesses(pa, pb, repo_paths)
+    for pa in valid_a:
+        for pb in valid_b:
+            witness = shortest_common_path(pa, pb)
+            if witness is not None:
+                return pa, pb, (witness,)
+    return None
+
+
+def _candidate_pairs(
+    territories: Mapping[str, Sequence[str]],
+) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    """Pattern pairs of different agents that pass the literal-text pre-filter, keyed by the
+    agent pair (both orders), without comparing every pattern with every other: sorted by literal
+    text, the patterns whose text extends a given text form one contiguous run."""
+    entries = sorted(
+        (_literal_text(p), agent, p) for agent, pats in territories.items() for p in _valid(pats)
+    )
+    texts = [e[0] for e in entries]
+    found: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for text, agent, pattern in entries:
+        lo = bisect_left(texts, text)
+        hi = bisect_left(texts, text + "\U0010ffff", lo)
+        for _, other, other_pattern in entries[lo:hi]:
+            if other != agent:
+                found.setdefault((agent, other), set()).add((pattern, other_pattern))
+                found.setdefault((other, agent), set()).add((other_pattern, pattern))
+    return found
 
 
 def find_overlaps(
@@ -48,5 +385,38 @@ def find_overlaps(
     pairs: Iterable[tuple[str, str]],
     repo_paths: Sequence[str] = (),
 ) -> list[Overlap]:
-    """Every pair of agents (from ``pairs``) whose territories overlap, with witnesses."""
-    raise NotImplementedError
+    """Every pair of agents (from ``pairs``) whose territories overlap, with witnesses.
+
+    Args: ``territories`` maps agent name → patterns; ``pairs`` are the (agent_a, agent_b) pairs
+    that may run at the same time (names missing from ``territories`` are skipped);
+    ``repo_paths`` are the base tree's files, preferred as witnesses. Returns one ``Overlap``
+    per overlapping pair, in ``pairs`` order, naming the same patterns and witnesses as
+    ``overlap``. Invalid patterns are skipped. The decision is made on the automata first, so
+    the repository paths are scanned only for pairs that do overlap. Raises ``PatternError``
+    only for a pattern pair too complex to compare (not reachable within the wildcard caps).
+    """
+    candidates = _candidate_pairs(territories)
+    found: list[Overlap] = []
+    for a, b in pairs:
+        if a not in territories or b not in territories:
+            continue
+        meet = candidates.get((a, b))
+        if not meet:
+            continue
+        hit = None
+        for pa in _valid(territories[a]):
+            for pb in _valid(territories[b]):
+                if (pa, pb) in meet:
+                    witness = shortest_common_path(pa, pb)
+                    if witness is not None:
+                        hit = (pa, pb, (witness,))
+                        break
+            if hit is not None:
+                break
+        if hit is None:
+            continue
+        if repo_paths:
+            hit = overlap(territories[a], territories[b], repo_paths) or hit
+        pattern_a, pattern_b, witnesses = hit
+        found.append(Overlap(a, b, pattern_a, pattern_b, witnesses))
+    return found

@@ -1,0 +1,53 @@
+"""``python -m demo`` (``make demo``): play the reference scenario on the local emulator.
+
+Exit 0 only if every expected outcome happened; every process is shut down, also on failure or
+Ctrl-C. The transcript and the final dashboard are written to the folder named at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .scenario import Scenario, ScenarioFailed, Transcript, write_outputs
+from .stack import ROOT, Stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "demo-output", help="where to write the transcript")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    args = parser.parse_args(argv)
+
+    out = Transcript()
+    started = time.monotonic()
+    result: dict = {}
+    code = 1
+    workdir = Path(tempfile.mkdtemp(prefix="wavegate-demo-"))
+    try:
+        with Stack(workdir, redis_url=args.redis_url) as stack:
+            out.say("demo", f"emulator at {stack.emulator_url}; Wavegate (gunicorn) at {stack.web_url}; "
+                            "one RQ worker; Redis at " + args.redis_url)
+            result = Scenario(stack, out).run()
+        out.step(f"Final dashboard of #{result['issue']}")
+        print(result["dashboard"])
+        code = 0
+    except ScenarioFailed as exc:
+        out.say("demo", f"FAILED: {exc}")
+    except TimeoutError as exc:
+        out.say("demo", f"FAILED: {exc}")
+    except KeyboardInterrupt:
+        out.say("demo", "interrupted; every process was stopped")
+        code = 130
+    finally:
+        write_outputs(args.out, out, result)
+        out.say("demo", f"{'passed' if code == 0 else 'did not pass'} in {time.monotonic() - started:.1f} s; "
+                        f"transcript and dashboard in {args.out}/ (process logs in {workdir}/logs)")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

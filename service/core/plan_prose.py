@@ -1,0 +1,184 @@
+"""Stage 1 of the prose form (DESIGN §2.2): Markdown headings ``Agent: NAME`` read into a
+``PlanDraft``.
+
+An agent is an ATX heading of any level, ``## Agent: security (wave 2) (after arch-perf)``
+(``(wave 2, after a, b)`` works too). Below it, up to the next heading of the same or a higher
+level, labelled lists give its fields: ``Authorized files:``, ``Findings to fix:``,
+``Do not modify:`` (case-insensitive, colon optional, plain, bold or as a heading). Items are
+``- x``, ``* x``, ``+ x``, ``1. x`` or ``1) x``; a label may also carry its items inline,
+comma-separated. Path items keep the first backtick span (or the first word) and drop the
+comment after it, so ``- `broker/main.py` (architecture owns this)`` reads ``broker/main.py``;
+a path with spaces must be in backticks. Findings are kept verbatim; indented lines continue an
+item. A label line that is a near miss of a known one (``Authorised files:``) is a problem, so a
+misspelt list is never dropped silently. Fenced code blocks are skipped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from .model import Problem
+from .plan_draft import AgentDraft, Item, PlanDraft
+from .plan_source import fences
+
+_HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
+_AGENT = re.compile(r"^agent\s*:\s*(?P<rest>.*)$", re.IGNORECASE)
+_AGENT_REST = re.compile(r"^`?(?P<name>[^\s()`]+)`?\s*(?P<suffixes>(?:\([^()]*\)\s*)*)$")
+_SUFFIX = re.compile(r"\(([^()]*)\)")
+_WAVE_FIRST = re.compile(r"\s*wave\s*:?\s*(?P<wave>\S+?)\s*(?:[,;]\s*after\s*:?\s*(?P<after>.+?))?\s*",
+                         re.IGNORECASE)
+_AFTER_FIRST = re.compile(r"\s*after\s*:?\s*(?P<after>.+?)\s*(?:[,;]\s*wave\s*:?\s*(?P<wave>\S+?))?\s*",
+                          re.IGNORECASE)
+_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d{1,9}[.)])(?:\s+(?P<text>.*))?$")
+_LABEL_LINE = re.compile(r"^(?P<label>[A-Za-z][A-Za-z \-]{0,40}?)\s*(?::\s*(?P<inline>.*))?$")
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+LABELS = {
+    "authorized files": "territory",
+    "findings to fix": "findings",
+    "do not modify": "do_not_modify",
+}
+_LABEL_NAMES = {v: k for k, v in LABELS.items()}
+
+
+def has_agent_headings(lines: list[str]) -> bool:
+    """True when some line outside code blocks is an ``Agent: NAME`` heading."""
+    return any(_agent_heading(line) is not None for _, line in _outside_fences(lines))
+
+
+def read_prose_plan(lines: list[str]) -> PlanDraft:
+    """The draft of the prose plan in the body's ``lines``. Never raises."""
+    draft = PlanDraft(form="prose")
+    current: AgentDraft | None = None
+    level = 0
+    label: str | None = None
+    last: tuple[str, int] | None = None  # (field, index) of the item a continuation line extends
+    for number, raw in _outside_fences(lines):
+        heading = _HEADING.match(raw)
+        agent_text = _agent_heading(raw)
+        if agent_text is not None:
+            current = _start_agent(draft, agent_text, number)
+            level = len(heading["hashes"]) if heading else 1
+            label, last = None, None
+            continue
+        if current is None:
+            continue
+        if not raw.strip():
+            continue
+        text = _unwrap(raw)
+        found = _label(text)
+        if found is not None:
+            field, inline = found
+            label, last = field, None
+            for piece in (p for p in inline.split(",") if p.strip()) if inline else ():
+                _add(current, field, piece, number)
+            continue
+        if heading:
+            if len(heading["hashes"]) <= level:
+                current, label, last = None, None, None
+                continue
+            _near_miss(draft, current, text, number)
+            label, last = None, None
+            continue
+        item = _ITEM.match(raw)
+        if item:
+            if label and item["text"] and item["text"].strip():
+                _add(current, label, item["text"], number)
+                last = (label, len(getattr(current, label)) - 1)
+            continue
+        if raw.startswith((" ", "\t")) and last is not None and last[0] == "findings":
+            current.findings[last[1]] += " " + raw.strip()
+            continue
+        # any other paragraph ends the current list
+        _near_miss(draft, current, text, number)
+        label, last = None, None
+    return draft
+
+
+def _outside_fences(lines: list[str]):
+    skip: set[int] = set()
+    for f in fences(lines):
+        skip.update(range(f.open_line, f.last_line + 1))
+    return ((i + 1, line) for i, line in enumerate(lines) if i + 1 not in skip)
+
+
+def _agent_heading(line: str) -> str | None:
+    heading = _HEADING.match(line)
+    if not heading or not heading["text"]:
+        return None
+    m = _AGENT.match(_unwrap(heading["text"]))
+    return m["rest"] if m else None
+
+
+def _unwrap(text: str) -> str:
+    """Text without heading hashes and bold/italic markers around words."""
+    text = text.strip()
+    text = re.sub(r"^#{1,6}\s+", "", text)
+    return re.sub(r"(\*\*|__|(?<!\w)[*_]|[*_](?!\w))", "", text).strip()
+
+
+def _label(text: str) -> tuple[str, str] | None:
+    m = _LABEL_LINE.match(text)
+    if not m:
+        return None
+    key = " ".join(m["label"].lower().replace("-", " ").split())
+    field = LABELS.get(key)
+    return (field, m["inline"] or "") if field else None
+
+
+def _near_miss(draft: PlanDraft, agent: AgentDraft, text: str, line: int) -> None:
+    """A label-like line that is not a known label: a problem when it is close to one."""
+    m = _LABEL_LINE.match(text)
+    if m and m["inline"] is not None and not m["inline"].strip():
+        key = " ".join(m["label"].lower().replace("-", " ").split())
+        close = difflib.get_close_matches(key, list(LABELS), n=1, cutoff=0.75)
+        if close:
+            draft.problems.append(Problem(
+                "unknown-key",
+                f"unknown label `{m['label'].strip()}:`; did you mean `{close[0].capitalize()}:`?",
+                f"rename the label to `{close[0].capitalize()}:`",
+                agent.name, LABELS[close[0]], line))
+
+
+def _add(agent: AgentDraft, field: str, text: str, line: int) -> None:
+    text = text.strip()
+    if field == "findings":
+        agent.findings.append(text)
+        return
+    tick = _BACKTICKS.match(text)
+    value = tick.group(1).strip() if tick else text.split()[0].rstrip(",;")
+    getattr(agent, field).append(Item(value, line))
+
+
+def _start_agent(draft: PlanDraft, rest: str, line: int) -> AgentDraft:
+    agent = AgentDraft(line=line)
+    draft.agents.append(agent)
+    m = _AGENT_REST.match(rest.strip())
+    if not m:
+        agent.broken.add("name")
+        draft.problems.append(Problem(
+            "malformed-heading", f"cannot read the agent heading `Agent: {rest.strip()}`",
+            "write `Agent: NAME`, optionally followed by `(wave N)` and `(after a, b)`",
+            None, "name", line))
+        return agent
+    agent.name = m["name"]
+    for content in _SUFFIX.findall(m["suffixes"]):
+        suffix = _WAVE_FIRST.fullmatch(content) or _AFTER_FIRST.fullmatch(content)
+        if suffix is None:
+            draft.problems.append(Problem(
+                "malformed-heading", f"cannot read `({content})` after the agent's name",
+                "use `(wave N)` and `(after a, b)`", agent.name, None, line))
+            continue
+        if suffix["wave"] is not None:
+            if suffix["wave"].isdigit():
+                agent.wave, agent.wave_line = int(suffix["wave"]), line
+            else:
+                agent.broken.add("wave")
+                draft.problems.append(Problem(
+                    "wrong-type", f"`wave` must be a whole number ≥ 1, not `{suffix['wave']}`",
+                    "write e.g. `(wave 2)`", agent.name, "wave", line))
+        if suffix["after"] is not None:
+            names = [n.strip("`") for n in re.split(r"[,\s]+", suffix["after"]) if n]
+            agent.after.extend(Item(n, line) for n in names if n.lower() != "and")
+    return agent

@@ -1,0 +1,319 @@
+"""Pattern semantics (DESIGN §2.4), refusals, and the exact overlap decision with witnesses."""
+
+import itertools
+import re
+import time
+
+import interegular
+import pathspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.core import patterns as P
+from service.core.model import Overlap
+
+
+def reference(pattern: str, path: str) -> bool:
+    """pathspec's gitignore matcher on ``/P``: the normative reference."""
+    spec = pathspec.PathSpec.from_lines("gitignore", ["/" + pattern.lstrip("/")])
+    return spec.match_file(path)
+
+
+def valid_path(path: str) -> bool:
+    return all(seg not in ("", ".", "..") for seg in path.split("/"))
+
+
+# --------------------------------------------------------------------------- DESIGN §2.4 table
+
+TABLE = [
+    ("tests/", ["tests/a.py", "tests/unit/b.py"], ["src/tests/a.py", "tests"]),
+    ("broker/safety", ["broker/safety/halt_store.py"], ["broker/safety_net.py"]),
+    ("docs/*", ["docs/a.md"], ["docs/x/b.md"]),
+    ("docs/**", ["docs/a.md", "docs/x/b.md"], ["docs"]),
+    ("*.md", ["README.md"], ["docs/a.md"]),
+    ("**/*.md", ["README.md", "docs/x/a.md"], ["a.mdx"]),
+    ("src/*.py", ["src/a.py", "src/.hidden.py"], ["src/x/a.py"]),
+    ("**/conf.yml", ["conf.yml", "a/b/conf.yml"], ["conf.yaml"]),
+]
+TABLE_ROWS = [(p, path, True) for p, yes, _ in TABLE for path in yes] + [
+    (p, path, False) for p, _, no in TABLE for path in no
+]
+
+
+@pytest.mark.parametrize(("pattern", "path", "expected"), TABLE_ROWS)
+def test_design_table(pattern, path, expected):
+    assert P.matches(pattern, path) is expected
+    assert P.matches("/" + pattern, path) is expected  # a leading `/` changes nothing
+    assert reference(pattern, path) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("deploy/**", "deploy/.helm/values.yaml", True),
+        ("scripts/*.sh", "scripts/.bootstrap.sh", True),
+        ("scripts/*.sh", "scripts/x/run.sh", False),
+        ("*", "README.md", True),
+        ("*", "docs/a.md", False),  # a lone `*` names one root entry, not its subtree
+        ("**", "a/b/c", True),
+        ("**/", "a", False),  # directories only: a root file is no directory's content
+        ("**/", "a/b", True),
+        ("a/**/b", "a/b", True),
+        ("a/**/b", "a/x/y/b/c", True),
+        ("a/**/b", "a/xb", False),
+        ("a?c", "abc", True),
+        ("a?c", "a/c", False),
+        ("src/*", "src/.env", True),
+        ("Makefile", "Makefile", True),
+        ("Makefile", "Makefile.in", False),
+        ("Makefile", "src/Makefile", False),  # anchored at the root, unlike gitignore
+        ("a+b(c)", "a+b(c)", True),
+        ("a.b", "axb", False),
+    ],
+)
+def test_more_semantics(pattern, path, expected):
+    assert P.matches(pattern, path) is expected
+    assert reference(pattern, path) is expected
+
+
+def test_regex_is_anchor_free_and_the_automaton_agrees():
+    paths = ["a", "a/b", "docs/a.md", "docs/x/b.md", ".github/workflows/ci.yml", "src/.hidden.py", "x.md/y"]
+    for pattern in ["docs/*", "**/*.md", "src/*.py", "tests/", "**/", "**", "a/**/b", ".github/"]:
+        rx = P.to_regex(pattern)
+        assert not rx.startswith("^") and not rx.endswith("$")
+        fsm = interegular.parse_pattern(rx).to_fsm()
+        for path in paths:
+            assert fsm.accepts(path) == bool(re.fullmatch(rx, path)) == reference(pattern, path), (pattern, path)
+
+
+def test_compile_patterns_matches_any():
+    rx = P.compile_patterns(["docs/", "*.md"])
+    assert rx.fullmatch("docs/a/b") and rx.fullmatch("README.md")
+    assert not rx.fullmatch("src/a.md")
+    assert not P.compile_patterns([]).fullmatch("a")
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fragment"),
+    [
+        ("", "empty"),
+        ("/", "empty"),
+        ("a/../b", "`..`"),
+        ("..", "`..`"),
+        ("a\\b", "backslash"),
+        ("a\0b", "NUL"),
+        ("!secret", "negation"),
+        ("src/[ab].py", "ranges"),
+        ("src/a].py", "ranges"),
+        ("x" * 257, "257"),
+        ("a//b", "empty segment"),
+        ("./a", "`.`"),
+        ("a/./b", "`.`"),
+        ("docs/ ", "whitespace"),
+        ("a\nb", "control"),
+        ("*a" * 9, "wildcards"),
+        ("/".join(["**", "a"] * 5), "`**`"),
+    ],
+)
+def test_refusals(pattern, fragment):
+    problem = P.pattern_problem(pattern)
+    assert problem is not None and fragment in problem
+    with pytest.raises(P.PatternError):
+        P.to_regex(pattern)
+    with pytest.raises(P.PatternError):
+        P.matches(pattern, "a")
+
+
+@pytest.mark.parametrize("pattern", ["x" * 256, "/docs/", "a b/c", "**/*.md", "#notes", "a/!b", "*" * 8])
+def test_accepted(pattern):
+    assert P.pattern_problem(pattern) is None
+
+
+BLOWUP = [
+    "*a" * 8,
+    "?" * 8,
+    "**/*/*/*/**/*/*/*",
+    "**/a*/**/*a/**/*a*/**/x",
+    "*a*a/**/a*a*/**/aa",
+    "**/*x*x*x*x*x*x*x",
+    "**/.*/**/.*/**/.*/*",
+    "*b/**/*.*/*b/*.*/?*/?/*/*/?*/?*/",  # 12 wildcards: refused
+    "**/" * 40 + "x",  # 40 `**`: refused
+    "*" * 200,  # refused
+    "**/" + "*?" * 60,  # refused
+]
+
+
+@pytest.mark.parametrize("pattern", BLOWUP)
+def test_blowup_patterns_are_refused_or_decided_fast(pattern):
+    start = time.perf_counter()
+    if P.pattern_problem(pattern) is None:
+        P._fsm(P.to_regex(pattern))
+        for other in ["**", "**/x/", "a/b/c", pattern]:
+            P.shortest_common_path(pattern, other)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_worst_accepted_pairs_decided_under_a_second_each():
+    accepted = [p for p in BLOWUP if P.pattern_problem(p) is None]
+    assert len(accepted) >= 6
+    for a, b in itertools.combinations(accepted, 2):
+        start = time.perf_counter()
+        witness = P.shortest_common_path(a, b)
+        assert time.perf_counter() - start < 1.0, (a, b)
+        if witness is not None:
+            assert P.matches(a, witness) and P.matches(b, witness)
+
+
+# --------------------------------------------------------------------------- overlap
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "witness"),
+    [
+        (["/config/"], ["/config/.secrets/"], "config/.secrets/a"),
+        (["config/**"], ["config/*/.env"], "config/a/.env"),
+        ([".github/"], [".github/workflows/"], ".github/workflows/a"),
+        (["tests/unit/"], ["tests/**/test_*.py"], "tests/unit/test_.py"),
+        (["**/"], ["?"], "a/a"),
+        (["tests/"], ["tests"], "tests/a"),  # `tests` also covers the folder's content  # never a path with an empty segment
+        (["broker/main.py", "broker/api/"], ["broker/api/auth.py"], "broker/api/auth.py"),
+    ],
+)
+def test_overlap_witness(a, b, witness):
+    pa, pb, witnesses = P.overlap(a, b)
+    assert witnesses == (witness,)
+    assert P.matches(pa, witness) and P.matches(pb, witness)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (["src/api/**"], ["src/web/**"]),
+        (["broker/safety"], ["broker/safety_net.py"]),
+        (["docs/*"], ["docs/*/x"]),
+        (["a/b"], ["a/c/", "b/**"]),
+        ([], ["**"]),
+    ],
+)
+def test_no_overlap(a, b):
+    assert P.overlap(a, b) is None
+
+
+def test_overlap_prefers_real_files_up_to_three():
+    repo = ["README.md", "config/.secrets/db.env", "config/.secrets/api.env", "config/a", "config/.secrets/x",
+            "config/.secrets/y"]
+    pa, pb, witnesses = P.overlap(["/config/"], ["/config/.secrets/"], repo)
+    assert (pa, pb) == ("/config/", "/config/.secrets/")
+    assert witnesses == ("config/.secrets/db.env", "config/.secrets/api.env", "config/.secrets/x")
+
+
+def test_overlap_real_file_names_the_pair_that_matches_it():
+    pa, pb, witnesses = P.overlap(["a/", "b/"], ["**/*.md"], ["b/x.md"])
+    assert (pa, pb, witnesses) == ("b/", "**/*.md", ("b/x.md",))
+
+
+def test_overlap_skips_invalid_patterns():
+    assert P.overlap(["../x", "a/"], ["a/b"]) == ("a/", "a/b", ("a/b",))
+
+
+def test_find_overlaps_records():
+    territories = {
+        "x": ["/config/"],
+        "y": ["/config/.secrets/"],
+        "z": ["src/"],
+        "w": ["config/**"],
+    }
+    pairs = [("x", "y"), ("x", "z"), ("y", "z"), ("y", "w"), ("x", "ghost")]
+    found = P.find_overlaps(territories, pairs, repo_paths=["config/.secrets/k.pem"])
+    assert found == [
+        Overlap("x", "y", "/config/", "/config/.secrets/", ("config/.secrets/k.pem",)),
+        Overlap("y", "w", "/config/.secrets/", "config/**", ("config/.secrets/k.pem",)),
+    ]
+    assert P.find_overlaps(territories, [("x", "w")]) == [
+        Overlap("x", "w", "/config/", "config/**", ("config/a",))
+    ]
+
+
+# --------------------------------------------------------------------------- properties
+
+SEG_TOKENS = ["a", "b", ".", "_", "-", "*", "?"]
+PATH_CHARS = ["a", "b", ".", "_", "-"]
+
+pattern_segment = st.one_of(
+    st.just("**"), st.lists(st.sampled_from(SEG_TOKENS), min_size=1, max_size=3).map("".join)
+)
+patterns = st.builds(
+    lambda lead, segs, trail: lead + "/".join(segs) + trail,
+    st.sampled_from(["", "/"]),
+    st.lists(pattern_segment, min_size=1, max_size=4),
+    st.sampled_from(["", "/"]),
+).filter(lambda p: P.pattern_problem(p) is None)
+paths = st.lists(
+    st.lists(st.sampled_from(PATH_CHARS), min_size=1, max_size=3).map("".join), min_size=1, max_size=4
+).map("/".join).filter(lambda p: not p.startswith("./"))  # pathspec strips a leading "./"; Git paths never have one
+
+
+@settings(max_examples=500, deadline=None)
+@given(patterns, st.lists(paths, min_size=1, max_size=8))
+def test_property_regex_equals_pathspec(pattern, sample):
+    rx = re.compile(P.to_regex(pattern))
+    for path in sample:
+        assert bool(rx.fullmatch(path)) == reference(pattern, path), (pattern, path)
+
+
+UNIVERSE = [
+    "/".join(segs)
+    for n in (1, 2, 3)
+    for segs in itertools.product(["a", "b", ".a", "a.b", "_", "-b"], repeat=n)
+]
+
+small_patterns = st.builds(
+    lambda segs, trail: "/".join(segs) + trail,
+    st.lists(
+        st.one_of(st.just("**"), st.lists(st.sampled_from(["a", "b", ".", "*", "?"]), min_size=1, max_size=2)
+                  .map("".join)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from(["", "/"]),
+).filter(lambda p: P.pattern_problem(p) is None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(small_patterns, small_patterns)
+def test_property_overlap_agrees_with_brute_force(a, b):
+    brute = [p for p in UNIVERSE if P.matches(a, p) and P.matches(b, p)]
+    hit = P.overlap([a], [b])
+    if brute:
+        assert hit is not None, (a, b, brute[:3])
+    if hit is not None:
+        (witness,) = hit[2]
+        assert valid_path(witness)
+        assert P.matches(a, witness) and P.matches(b, witness)
+        assert reference(a, witness) and reference(b, witness)
+        if brute:
+            assert len(witness) <= min(len(p) for p in brute)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.sampled_from(["p", "q", "r", "s"]), st.lists(small_patterns, min_size=1, max_size=3),
+                       min_size=2))
+def test_property_find_overlaps_equals_pairwise_overlap(territories):
+    names = sorted(territories)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    expected = [
+        Overlap(a, b, *hit) for a, b in pairs if (hit := P.overlap(territories[a], territories[b])) is not None
+    ]
+    assert P.find_overlaps(territories, pairs) == expected
+
+
+def test_subtree_semantics_make_extension_globs_meet():
+    # `x.md` may be a folder, and `**/*.py` covers `x.md/y.py`: gitignore semantics, kept exactly.
+    _, _, (witness,) = P.overlap(["**/*.md"], ["**/*.py"])
+    assert P.matches("**/*.md", witness) and P.matches("**/*.py", witness)
+    assert P.overlap(["docs/*.md"], ["src/**/*.md"]) is None
