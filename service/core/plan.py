@@ -306,7 +306,12 @@ def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str]) -> Problem:
         more = len(contested) - len(shown)
         files = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
     else:
-        files = _via(_paths(o.witnesses), o.pattern_a, o.pattern_b)
+        # No repository files: one shortest witness per meeting pattern pair, so literal file
+        # territories name every contested file, not only the first.
+        shown = _shortest_witnesses(a.territory, b.territory) or [_via(_paths(o.witnesses), o.pattern_a, o.pattern_b)]
+        files = ", ".join(shown[:MAX_WITNESSES_SHOWN])
+        if len(shown) > MAX_WITNESSES_SHOWN:
+            files += f" and {len(shown) - MAX_WITNESSES_SHOWN} more"
     waves = f"wave {a.wave}" if a.wave == b.wave else f"waves {a.wave} and {b.wave}"
     return Problem(
         "overlap",
@@ -316,6 +321,18 @@ def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str]) -> Problem:
         f"(or add `after: [{a.name}]` to `{b.name}`)",
         a.name, "territory", a.line,
     )
+
+
+def _shortest_witnesses(territory_a: Sequence[str], territory_b: Sequence[str]) -> list[str]:
+    shown: list[str] = []
+    for pa in territory_a:
+        for pb in territory_b:
+            witness = patterns.shortest_common_path(pa, pb)
+            if witness is not None:
+                text = _via(witness, pa, pb)
+                if text not in shown:
+                    shown.append(text)
+    return shown
 
 
 def _via(path: str, pattern_a: str, pattern_b: str) -> str:
