@@ -24,7 +24,7 @@ test: venv redis lint
 	$(PY) -m pytest
 
 demo: venv redis
-	$(PY) -m emulator.demo
+	$(PY) -m demo
 
 bench: venv redis
 	$(PY) -m bench

@@ -1,0 +1,1 @@
+"""RQ job functions (``workers.jobs``) and the worker entry point (``python -m workers``)."""

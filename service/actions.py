@@ -1,0 +1,298 @@
+"""Use cases: fetch from GitHub, decide with the core, write back — idempotently.
+
+Every function takes a ``GitHubPort`` for one installation plus primitive identifiers, re-reads
+current state (events are triggers, not data) and returns a short outcome string for logs.
+Running any of them twice writes nothing the second time: branches and PRs are looked up before
+they are created, check runs and the dashboard are written only when their content changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from . import checks
+from .core import commands as core_commands
+from .core import gates, markers, report, territory
+from .core.model import (
+    GATE_CHECK,
+    TERRITORY_CHECK,
+    ChangeSet,
+    CheckOutput,
+    Conclusion,
+    Plan,
+    RepoConfig,
+)
+from .dispatch import gate_signature, reconcile_context, recorded_signature, write_dashboard_notice
+from .errors import NotFound
+from .github import GitHubPort
+from .plans import (
+    WRITE_ROLES,
+    PlanContext,
+    active_plans,
+    find_dashboard,
+    is_dispatch_issue,
+    load_config,
+    load_context,
+    plan_for_pull,
+)
+from .records import PullData
+
+log = logging.getLogger(__name__)
+
+
+def reconcile_plan(gh: GitHubPort, repo: str, issue: int, *, sender: str | None = None,
+                   reason: str = "", job_id: str | None = None) -> str:
+    """Dispatch or re-evaluate the plan of dispatch issue ``issue``: permission check of
+    ``sender`` (when the event was a user's request), pre-flight, branches, PRs, both check runs
+    on every PR head, gates, unlocks, dashboard, closing the issue when done.
+
+    Returns an outcome line. Raises ``TransientGitHubError`` / ``RateLimited`` (retry the job:
+    the next run looks before it creates), ``NotFound`` for a deleted issue; a missing App
+    permission (``PermissionDenied``) is reported on the dashboard instead."""
+    return reconcile_context(gh, repo, issue, sender=sender, reason=reason, job_id=job_id)
+
+
+# --------------------------------------------------------------------------- one PR
+
+
+def _verdict_outputs(gh: GitHubPort, repo: str, pull: PullData, cfg,
+                     found: tuple[PlanContext, str] | None,
+                     changes: ChangeSet | None = None) -> list[CheckOutput]:
+    """Both check outputs for ``pull``'s current head."""
+    if changes is None:
+        changes = gh.pull_changes(repo, pull)
+    if found is None:
+        active = [(_without_skipped(ctx), ctx.agent_prs()) for ctx in active_plans(gh, repo, cfg)]
+        verdict = territory.classify_other_pr(active, changes)
+        return [report.territory_output(verdict), report.non_agent_gate_output()]
+    ctx, agent = found
+    prs = ctx.agent_prs()
+    verdict = territory.classify_agent_pr(ctx.plan, agent, changes, prs, ctx.config)
+    decision = gates.evaluate(ctx.plan, prs, ctx.skipped, ctx.cancelled)[agent]
+    return [report.territory_output(verdict), report.gate_output(decision, ctx.plan)]
+
+
+def _without_skipped(ctx: PlanContext) -> Plan:
+    skipped = ctx.skipped
+    return replace(ctx.plan, agents=tuple(a for a in ctx.plan.agents if a.name not in skipped))
+
+
+def check_pull(gh: GitHubPort, repo: str, number: int, head_sha: str | None = None, *,
+               job_id: str | None = None) -> str:
+    """Territory check and wave gate for one PR on its current head (``pull_request`` opened,
+    synchronize, reopened, edited, ready_for_review).
+
+    ``head_sha`` is the payload's head; when the PR has moved on the work is dropped
+    (``"stale"``), and the head is re-read again just before writing. When the PR's state changed
+    what the rest of its plan shows (reopened, merged while an event was lost) the whole plan is
+    re-evaluated. Raises the adapter's errors (``NotFound`` for an unknown PR)."""
+    pull = gh.get_pull(repo, number)
+    if head_sha and pull.head_sha != head_sha:
+        log.info("#%s: event for %s but head is %s; dropped", number, head_sha[:12], pull.head_sha[:12])
+        return "stale"
+    if pull.state != "open":
+        return "not open"
+    cfg = _config(gh, repo)
+    found = plan_for_pull(gh, repo, pull, cfg)
+    if found is not None and _plan_moved(found[0]):
+        # The PR's state changed what the plan's other gates say (reopened, closed, merged while
+        # an event was lost): re-evaluate the whole plan, this PR included.
+        return reconcile_context(gh, repo, found[0].issue.number, job_id=job_id, reason=f"#{number}")
+    outputs = _verdict_outputs(gh, repo, pull, cfg, found)
+    written = checks.post(gh, repo, pull.head_sha, outputs, number=number)
+    if written is None:
+        return "stale"
+    return f"#{number}: {written} check run(s) written"
+
+
+def _plan_moved(ctx: PlanContext) -> bool:
+    prs = ctx.agent_prs()
+    decisions = gates.evaluate(ctx.plan, prs, ctx.skipped, ctx.cancelled)
+    recorded = recorded_signature(ctx.dashboard.body if ctx.dashboard else None)
+    return recorded is not None and recorded != gate_signature(prs, decisions)
+
+
+def _config(gh: GitHubPort, repo: str):
+    cfg = load_config(gh, repo)
+    # An invalid config is reported on each dashboard; checks fall back to the defaults rather
+    # than leaving required checks unwritten.
+    return RepoConfig() if isinstance(cfg, list) else cfg
+
+
+def pull_closed(gh: GitHubPort, repo: str, number: int, *, job_id: str | None = None) -> str:
+    """A PR closed (merged or not): re-evaluate the plan it belongs to, if any — that plan's PRs
+    only (a merge may unlock dependants; an unmerged close blocks them with the way out)."""
+    pull = gh.get_pull(repo, number)
+    cfg = _config(gh, repo)
+    found = plan_for_pull(gh, repo, pull, cfg)
+    if found is None:
+        return f"#{number}: in no active plan"
+    ctx, _agent = found
+    return reconcile_context(gh, repo, ctx.issue.number, job_id=job_id, reason=f"#{number} closed")
+
+
+def rerun_checks(gh: GitHubPort, repo: str, head_sha: str, pr_numbers: tuple[int, ...] = (), *,
+                 check_name: str | None = None, job_id: str | None = None) -> str:
+    """``check_run``/``check_suite`` ``rerequested``: re-post our checks on ``head_sha``, finding
+    the PR from the SHA when ``pr_numbers`` is empty (``GET /pulls?state=open`` and a match
+    on ``head.sha``). New runs are created (never without ``head_sha``); ``check_name`` limits it
+    to one check. An unknown SHA logs a line and writes nothing."""
+    if not head_sha:
+        log.info("re-run requested without a head SHA; nothing to do")
+        return "no head sha"
+    pulls = []
+    for n in pr_numbers:
+        try:
+            pull = gh.get_pull(repo, n)
+        except NotFound:
+            continue
+        if pull.state == "open" and pull.head_sha == head_sha:
+            pulls.append(pull)
+    if not pr_numbers:
+        pulls = [p for p in gh.open_pulls(repo) if p.head_sha == head_sha]
+    if not pulls:
+        log.info("re-run requested for %s: no open PR has that head", head_sha)
+        return "no open PR"
+    cfg = _config(gh, repo)
+    written = 0
+    for pull in pulls:
+        found = plan_for_pull(gh, repo, pull, cfg)
+        outputs = _verdict_outputs(gh, repo, pull, cfg, found)
+        if check_name in (TERRITORY_CHECK, GATE_CHECK):
+            outputs = [o for o in outputs if o.name == check_name]
+        n = checks.post(gh, repo, head_sha, outputs, number=pull.number, runs=(), new_runs=True)
+        written += n or 0
+    return f"{written} check run(s) re-posted on {head_sha[:12]}"
+
+
+def _concluded(out: CheckOutput) -> CheckOutput:
+    # A merge queue waits for a concluded check until its timeout: a waiting gate is a failure.
+    if out.status == "completed":
+        return out
+    return replace(out, status="completed", conclusion=Conclusion.FAILURE.value)
+
+
+def check_merge_group(gh: GitHubPort, repo: str, head_sha: str, base_sha: str, head_ref: str, *,
+                      job_id: str | None = None) -> str:
+    """``merge_group`` ``checks_requested``: conclude both checks on ``head_sha``.
+
+    The PR comes from ``head_ref`` (``…/pr-<N>-<sha>``); its territory verdict is the one for its
+    head; its gate passes only if every dependency's merge commit is contained in ``base_sha``.
+    Never queued or in_progress (a waiting gate is a failure here); runs on the PR head are not
+    touched. A PR in no plan gets the non-agent rules."""
+    number = markers.merge_group_pr(head_ref)
+    if number is None or not head_sha:
+        log.info("merge group %s: no PR number in %r", head_sha, head_ref)
+        return "no PR"
+    pull = gh.get_pull(repo, number)
+    cfg = _config(gh, repo)
+    found = plan_for_pull(gh, repo, pull, cfg)
+    changes = gh.pull_changes(repo, pull)
+    if found is None:
+        outputs = _verdict_outputs(gh, repo, pull, cfg, None, changes)
+    else:
+        ctx, agent = found
+        deps = gates.transitive_dependencies(ctx.plan).get(agent, frozenset())
+        merged_into = {}
+        for name, p in ctx.pulls.items():
+            sha = p.merge_commit_sha
+            merged_into[name] = bool(p.merged and name in deps and sha
+                                     and gh.contains(repo, sha, base_sha))
+        prs = ctx.agent_prs(merged_into=merged_into)
+        verdict = territory.classify_agent_pr(ctx.plan, agent, changes, ctx.agent_prs(), ctx.config)
+        decision = gates.evaluate(ctx.plan, prs, ctx.skipped, ctx.cancelled)[agent]
+        outputs = [report.merge_group_territory_output(verdict, number),
+                   report.gate_output(decision, ctx.plan, prs=prs, merge_group_base=base_sha)]
+    outputs = [_concluded(o) for o in outputs]
+    written = checks.post(gh, repo, head_sha, outputs)
+    return f"merge group {head_sha[:12]} (#{number}): {written} check run(s) written"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sender: str, *,
+                   job_id: str | None = None) -> str:
+    """``/wavegate`` commands in a comment on a dispatch issue: refresh, skip AGENT, cancel
+    (acknowledged with a +1 reaction), anything else answered with the help. Senders need write,
+    maintain or admin (others get a polite refusal); the app's own comments are ignored. Skips
+    and cancel live in the dashboard's hidden state; the plan is then re-evaluated."""
+    if gh.bot_login and sender == gh.bot_login:
+        return "own comment"
+    comment = gh.get_comment(repo, comment_id)
+    cmds = core_commands.parse_commands(comment.body)
+    if not cmds:
+        return "no command"
+    cfg = _config(gh, repo)
+    iss = gh.get_issue(repo, issue)
+    if not is_dispatch_issue(iss, cfg):
+        return "not a dispatch issue"
+    role = gh.permission(repo, sender)
+    if role not in WRITE_ROLES:
+        verbs = " ".join(sorted({c.verb for c in cmds}))
+        gh.create_comment(repo, issue, report.permission_refused(sender, role, f"run /wavegate {verbs}"))
+        return f"{sender} ({role}) refused"
+    dashboard = find_dashboard(gh, repo, issue)
+    ctx = load_context(gh, repo, iss, cfg, dashboard=dashboard, with_pulls=False)
+    skip: set[str] = set()
+    cancel = False
+    replies = []
+    for cmd in cmds:
+        if cmd.verb == "skip" and ctx is not None and cmd.args:
+            unknown = [a for a in cmd.args if ctx.plan.agent(a) is None]
+            replies.extend(report.skip_unknown_agent(a, ctx.plan) for a in unknown)
+            skip.update(a for a in cmd.args if a not in unknown)
+            if unknown:
+                continue
+        elif cmd.verb == "cancel":
+            cancel = True
+        elif cmd.verb == "refresh" or (cmd.verb == "skip" and ctx is None):
+            pass
+        else:
+            replies.append(report.command_help(cmd.raw or cmd.verb))
+    for text in replies:
+        gh.create_comment(repo, issue, text)
+    if len(replies) < len(cmds):
+        gh.add_reaction(repo, comment_id, "+1")
+    if ctx is None:
+        return "plan not valid; commands acknowledged"
+    outcome = reconcile_context(gh, repo, issue, job_id=job_id, reason="command",
+                                add_skipped=frozenset(skip), cancel=cancel, dashboard=dashboard,
+                                issue_data=iss, config=cfg)
+    return f"commands {[c.verb for c in cmds]}: {outcome}"
+
+
+# --------------------------------------------------------------------------- periodic & failures
+
+
+def reconcile_repository(gh: GitHubPort, repo: str, *, job_id: str | None = None) -> str:
+    """Periodic healing: reconcile every active (labelled, open) dispatch issue of ``repo``."""
+    cfg = _config(gh, repo)
+    done = []
+    for iss in gh.open_issues(repo, cfg.label):
+        done.append(f"#{iss.number}: {reconcile_context(gh, repo, iss.number, job_id=job_id)}")
+    return "; ".join(done) or "no active plan"
+
+
+def report_failure(gh: GitHubPort, repo: str, *, number: int | None, head_sha: str | None,
+                   issue: int | None, what: str, job_id: str | None) -> str:
+    """After the last retry: make the affected check runs (or the dashboard) say what failed.
+
+    With ``number`` and ``head_sha`` both checks on that head become failures naming ``what`` and
+    ``job_id`` (dropped when the head moved); with ``issue`` the dashboard carries a notice."""
+    if number is not None and head_sha:
+        try:
+            pull = gh.get_pull(repo, number)
+        except NotFound:
+            return "PR gone"
+        if pull.head_sha != head_sha:
+            return "stale"
+        outputs = [report.error_output(name, what, job_id) for name in (TERRITORY_CHECK, GATE_CHECK)]
+        written = checks.post(gh, repo, head_sha, outputs, number=number)
+        return f"#{number}: failure reported ({written})"
+    if issue is not None:
+        write_dashboard_notice(gh, repo, issue, what, job_id)
+        return f"#{issue}: failure noted on the dashboard"
+    return "nothing to report on"
+

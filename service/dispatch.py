@@ -1,0 +1,342 @@
+"""Reconciling one dispatch plan (DESIGN §3.1, §3.4, §3.6): permission, pre-flight, branches and
+PRs, both checks on every PR head, gates, unlocks, the dashboard and closing the issue.
+
+Level-triggered: whatever event started it, the whole plan is re-read and brought to the state
+the core decides; anything already right is left alone, so running it twice writes nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from . import checks
+from .core import gates, markers, report, territory
+from .core import plan as core_plan
+from .core.model import (
+    GATE_CHECK,
+    Agent,
+    AgentPR,
+    AgentRow,
+    Amendment,
+    ChangeSet,
+    DashboardState,
+    FileSource,
+    GateDecision,
+    GateState,
+    Plan,
+    Problem,
+    PrState,
+    RepoConfig,
+)
+from .errors import Conflict, NotFound, PermissionDenied
+from .github import GitHubPort
+from .plans import (
+    WRITE_ROLES,
+    PlanContext,
+    find_dashboard,
+    is_dispatch_issue,
+    load_config,
+    load_pulls,
+)
+from .records import CommentData, IssueData, PullData
+
+log = logging.getLogger(__name__)
+
+FOLLOW_ATTEMPTS = 5  # re-reads of a PR after update-branch, waiting for its head to move
+FOLLOW_DELAY = 1.0  # seconds, times the attempt number
+sleep = time.sleep  # replaced by tests
+
+_GATES_MARKER = re.compile(r"<!-- wavegate-gates (?P<json>\{.*?\}) -->")
+_UNLOCK_MARKER = "<!-- wavegate-unlocked issue={issue} agent={agent} -->"
+_REMOVED_MARKER = "<!-- wavegate-removed issue={issue} agent={agent} -->"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def gate_signature(prs: dict[str, AgentPR], decisions: dict[str, GateDecision]) -> dict[str, str]:
+    """Agent → ``"<PR state>/<gate state>"``: what the dashboard last showed, so a PR event can
+    tell cheaply whether the rest of its plan needs re-evaluating."""
+    return {name: f"{prs[name].state.value if name in prs else 'missing'}/{d.state.value}"
+            for name, d in sorted(decisions.items())}
+
+
+def recorded_signature(body: str | None) -> dict[str, str] | None:
+    """The gate signature the dashboard ``body`` carries, or None."""
+    match = _GATES_MARKER.search(body or "")
+    if match is None:
+        return None
+    try:
+        value = json.loads(match["json"])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def publish_dashboard(gh: GitHubPort, repo: str, issue: int, state: DashboardState,
+                      existing: CommentData | None, signature: dict[str, str] | None = None) -> CommentData:
+    """Create the dashboard comment, or edit it in place only when its content changed.
+    ``signature`` (``gate_signature``) is carried in a hidden marker at the end."""
+    body = report.dashboard(state)
+    if signature is not None:
+        text = json.dumps(signature, sort_keys=True, separators=(",", ":")).replace("--", "-\\u002d")
+        body += f"<!-- wavegate-gates {text} -->\n"
+    if existing is None:
+        return gh.create_comment(repo, issue, body)
+    if existing.body != body:
+        return gh.edit_comment(repo, existing.id, body)
+    return existing
+
+
+def write_dashboard_notice(gh: GitHubPort, repo: str, issue: int, what: str,
+                           job_id: str | None = None) -> None:
+    """Put ``report.api_failure_notice`` on the dashboard, keeping its hidden state."""
+    existing = find_dashboard(gh, repo, issue)
+    state = _carried(issue, markers.parse_state_marker(existing.body) if existing else {})
+    state = _with(state, notice=report.api_failure_notice(what, job_id))
+    publish_dashboard(gh, repo, issue, state, existing)
+
+
+def _with(state: DashboardState, **changes: Any) -> DashboardState:
+    from dataclasses import replace
+
+    return replace(state, **changes)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def _amendments(raw: Any) -> tuple[Amendment, ...]:
+    out = []
+    for a in raw or ():
+        if isinstance(a, dict) and a.get("old_hash") and a.get("new_hash"):
+            out.append(Amendment(old_hash=a["old_hash"], new_hash=a["new_hash"],
+                                 added=tuple(a.get("added") or ()), removed=tuple(a.get("removed") or ()),
+                                 changed=tuple(a.get("changed") or ()), at=_parse_time(a.get("at"))))
+    return tuple(out)
+
+
+def _carried(issue: int, raw: dict[str, Any], plan: Plan | None = None) -> DashboardState:
+    """A dashboard state that keeps what the hidden state remembers (for notices and problems,
+    so already-dispatched work is not forgotten)."""
+    prs = raw.get("prs") or {}
+    rows = ()
+    if plan is None and prs:
+        rows = tuple(AgentRow(agent=name, wave=1, territory=(), pr=AgentPR(agent=name, number=n))
+                     for name, n in prs.items() if isinstance(n, int))
+    return DashboardState(
+        issue=issue, plan=plan, plan_hash=raw.get("plan_hash"),
+        skipped=frozenset(raw.get("skipped") or ()), cancelled=bool(raw.get("cancelled")),
+        amendments=_amendments(raw.get("amendments")),
+        dispatched_at=_parse_time(raw.get("dispatched_at")), rows=rows,
+    )
+
+
+def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | None = None,
+                      reason: str = "", job_id: str | None = None,
+                      add_skipped: frozenset[str] = frozenset(), cancel: bool = False,
+                      dashboard: CommentData | None = None, issue_data: IssueData | None = None,
+                      config: RepoConfig | list[Problem] | None = None) -> str:
+    """``actions.reconcile_plan`` with the extras commands need: agents to add to the skip list,
+    cancelling, and already-read issue, config and dashboard."""
+    iss = issue_data or gh.get_issue(repo, issue)
+    cfg_result = config if config is not None else load_config(gh, repo)
+    cfg = cfg_result if isinstance(cfg_result, RepoConfig) else RepoConfig()
+    if not is_dispatch_issue(iss, cfg):
+        return "not an open dispatch issue"
+    existing = dashboard or find_dashboard(gh, repo, issue)
+    raw = markers.parse_state_marker(existing.body) if existing else {}
+    carried = _carried(issue, raw)
+    if isinstance(cfg_result, list):
+        publish_dashboard(gh, repo, issue, _with(carried, problems=tuple(cfg_result)), existing)
+        return "config problems"
+    if sender and sender != gh.bot_login:
+        role = gh.permission(repo, sender)
+        if role not in WRITE_ROLES:
+            notice = report.permission_refused(sender, role, "dispatch this plan")
+            publish_dashboard(gh, repo, issue, _with(carried, notice=notice), existing)
+            return f"{sender} ({role}) refused"
+    parsed = core_plan.parse_plan(iss.body)
+    if not isinstance(parsed, Plan):
+        publish_dashboard(gh, repo, issue, _with(carried, problems=tuple(parsed)), existing)
+        return "plan problems"
+    default_branch = gh.repository(repo).default_branch
+    base = parsed.base or default_branch
+    base_sha = gh.branch_sha(repo, base)
+    if base_sha is None:
+        problem = Problem(code="unknown-base", field="base",
+                          message=f"the base branch `{base}` does not exist",
+                          fix="name an existing branch in `base:`, or leave it out for the default branch")
+        publish_dashboard(gh, repo, issue, _with(carried, problems=(problem,)), existing)
+        return "unknown base"
+    tree = gh.tree(repo, base_sha)
+    result = core_plan.preflight(iss.body, cfg, sorted(tree.blobs))
+    if not isinstance(result, Plan):
+        publish_dashboard(gh, repo, issue, _with(carried, problems=tuple(result)), existing)
+        return "pre-flight problems"
+    plan = result
+    ctx = PlanContext(repo=repo, issue=iss, config=cfg, plan=plan, hash=markers.plan_hash(plan),
+                      state=raw, dashboard=existing)
+    load_pulls(gh, ctx)
+    skipped = frozenset(carried.skipped | add_skipped) & frozenset(plan.names)
+    cancelled = carried.cancelled or cancel
+    amendments = carried.amendments
+    old_hash = raw.get("plan_hash")
+    if old_hash and old_hash != ctx.hash:
+        old_names = set((raw.get("prs") or {}).keys())
+        amendments += (Amendment(old_hash=old_hash, new_hash=ctx.hash,
+                                 added=tuple(n for n in plan.names if n not in old_names),
+                                 removed=tuple(sorted(old_names - set(plan.names))), at=_now()),)
+    removed_names = {n for a in amendments for n in a.removed} - set(plan.names)
+    removed = _removed_pulls(gh, ctx, removed_names)
+
+    fresh: dict[str, str] = {}  # agent → head SHA of a branch this run created
+    try:
+        if not cancelled:
+            for agent in sorted(plan.agents, key=lambda a: a.wave):
+                if agent.name not in ctx.pulls:
+                    pull, sha = _dispatch_agent(gh, ctx, agent, base, base_sha, tree.sha)
+                    ctx.pulls[agent.name] = pull
+                    if sha is not None:
+                        fresh[agent.name] = sha
+    except PermissionDenied as exc:
+        notice = report.missing_permission_notice(exc.request, exc.permission)
+        publish_dashboard(gh, repo, issue, _with(carried, notice=notice), existing)
+        return "permission missing"
+
+    prs = ctx.agent_prs()
+    decisions = gates.evaluate(plan, prs, skipped, cancelled, frozenset(removed))
+    matcher = territory.PlanMatcher(plan, cfg)
+    verdicts: dict[str, str] = {}
+    written = 0
+    for agent in plan.agents:
+        pull = ctx.pulls.get(agent.name)
+        if pull is None or pull.state != "open" or not pull.number:  # number 0: a dry-run placeholder
+            continue
+        runs_before = None if agent.name in fresh else gh.check_runs(repo, pull.head_sha)
+        previous_gate = checks.our_runs(gh, runs_before or ()).get(GATE_CHECK)
+        changes = (ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
+                   if fresh.get(agent.name) == pull.head_sha else gh.pull_changes(repo, pull))
+        verdict = territory.classify_agent_pr(plan, agent.name, changes, prs, cfg, matcher)
+        verdicts[agent.name] = verdict.conclusion.value
+        decision = decisions[agent.name]
+        outs = [report.territory_output(verdict), report.gate_output(decision, plan, prs=prs)]
+        n = checks.post(gh, repo, pull.head_sha, outs, number=pull.number, runs=runs_before or ())
+        written += n or 0
+        if (decision.state is GateState.UNLOCKED and previous_gate is not None
+                and previous_gate.conclusion != "success" and gates.dependencies(plan)[agent.name]):
+            _unlock(gh, ctx, agent, pull, decision, prs, matcher, base)
+    for name, pull in removed.items():
+        _retire(gh, ctx, name, pull, decisions.get(name))
+
+    rows = tuple(
+        AgentRow(agent=a.name, wave=a.wave, territory=a.territory,
+                 pr=prs.get(a.name, AgentPR(agent=a.name)), territory_conclusion=verdicts.get(a.name),
+                 gate=decisions.get(a.name))
+        for a in plan.agents
+    )
+    dispatched_at = carried.dispatched_at or (_now() if ctx.pulls else None)
+    state = DashboardState(issue=issue, plan=plan, plan_hash=ctx.hash, rows=rows, cancelled=cancelled,
+                           skipped=skipped, amendments=amendments, dispatched_at=dispatched_at)
+    publish_dashboard(gh, repo, issue, state, existing, gate_signature(prs, decisions))
+    done = bool(plan.agents) and all(prs.get(a.name, AgentPR(a.name)).state is PrState.MERGED
+                                     or a.name in skipped for a in plan.agents)
+    if done and cfg.close_issue_when_done and not cancelled:
+        gh.close_issue(repo, issue)
+        return "done; issue closed"
+    return f"{len(fresh)} dispatched, {written} check run(s) written" + (f" ({reason})" if reason else "")
+
+
+def _dispatch_agent(gh: GitHubPort, ctx: PlanContext, agent: Agent, base: str, base_sha: str,
+                    tree_sha: str) -> tuple[PullData, str | None]:
+    """Branch (reused when it exists) and PR for one agent. Returns the PR and, when this run
+    created the branch, its head SHA (the empty commit: no file changed)."""
+    branch = ctx.branch(agent.name)
+    sha = gh.branch_sha(ctx.repo, branch)
+    created = None
+    if sha is None:
+        sha = gh.create_branch(ctx.repo, branch, base_sha, tree_sha=tree_sha,
+                               message=f"Start {agent.name} (dispatch #{ctx.issue.number})")
+        created = sha
+    pull = gh.create_pull(ctx.repo, base, branch, report.pr_title(ctx.issue.number, agent.name, ctx.plan),
+                          report.dispatch_prompt(ctx.plan, agent.name, ctx.issue.number, ctx.hash, ctx.config),
+                          look_first=False)
+    return pull, created
+
+
+def _removed_pulls(gh: GitHubPort, ctx: PlanContext, names: set[str]) -> dict[str, PullData]:
+    numbers = ctx.state.get("prs") or {}
+    out = {}
+    for name in sorted(names):
+        pull = None
+        if isinstance(numbers.get(name), int):
+            try:
+                pull = gh.get_pull(ctx.repo, numbers[name])
+            except NotFound:
+                pull = None
+        if pull is None:
+            branch = markers.branch_name(ctx.issue.number, Agent(name=name, territory=()),
+                                         ctx.config.branch_prefix)
+            pull = gh.find_pull(ctx.repo, branch)
+        if pull is not None:
+            out[name] = pull
+    return out
+
+
+def _retire(gh: GitHubPort, ctx: PlanContext, name: str, pull: PullData,
+            decision: GateDecision | None) -> None:
+    """A removed agent's open PR: a failing gate, and one comment saying why."""
+    if pull.state != "open":
+        return
+    decision = decision or GateDecision(agent=name, wave=1, state=GateState.REMOVED)
+    written = checks.post(gh, ctx.repo, pull.head_sha, [report.gate_output(decision, None)],
+                          number=pull.number)
+    if written:
+        marker = _REMOVED_MARKER.format(issue=ctx.issue.number, agent=name)
+        if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
+            gh.create_comment(ctx.repo, pull.number,
+                              report.removed_agent_comment(name, ctx.issue.number) + "\n" + marker)
+
+
+def _unlock(gh: GitHubPort, ctx: PlanContext, agent: Agent, pull: PullData, decision: GateDecision,
+            prs: dict[str, AgentPR], matcher: territory.PlanMatcher, base: str) -> None:
+    """A PR whose dependencies just merged: update its branch from the base (when configured),
+    comment once, then follow the head move and post both checks on the new head."""
+    updated = False
+    if ctx.config.update_branches:
+        try:
+            gh.update_branch(ctx.repo, pull.number, pull.head_sha)
+            updated = True
+        except Conflict as exc:  # already up to date, or the head moved meanwhile
+            log.info("#%s: branch not updated: %s", pull.number, exc)
+    marker = _UNLOCK_MARKER.format(issue=ctx.issue.number, agent=agent.name)
+    if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
+        text = report.unlock_comment(decision, ctx.plan, prs=prs, updated_from=base if updated else None)
+        gh.create_comment(ctx.repo, pull.number, text + "\n" + marker)
+    if not updated:
+        return
+    moved = None
+    for attempt in range(FOLLOW_ATTEMPTS):
+        current = gh.get_pull(ctx.repo, pull.number)
+        if current.head_sha != pull.head_sha:
+            moved = current
+            break
+        sleep(FOLLOW_DELAY * (attempt + 1))
+    if moved is None or moved.state != "open":
+        log.info("#%s: head did not move after update-branch; the periodic reconcile follows up", pull.number)
+        return
+    changes = gh.pull_changes(ctx.repo, moved)
+    verdict = territory.classify_agent_pr(ctx.plan, agent.name, changes, prs, ctx.config, matcher)
+    checks.post(gh, ctx.repo, moved.head_sha,
+                [report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=prs)],
+                number=moved.number)

@@ -1,0 +1,641 @@
+"""The only module that talks to GitHub: the ``GitHubPort`` protocol the use cases need, and its
+PyGithub implementation (App JWT → installation token, pacing, retries, dry run).
+
+Every call goes through PyGithub's ``Requester`` (App auth, token refresh, transport retries) with
+an explicit path, so each operation costs exactly the requests listed in its docstring — no hidden
+lazy GETs — and returns the records of ``service.records`` / ``service.core.model``, never PyGithub
+objects (those pickle with their token).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import requests
+from github import Auth, GithubException, GithubIntegration, GithubRetry
+from requests.utils import parse_header_links
+
+from .core.model import Annotation, ChangedFile, ChangeSet, CheckOutput, FileSource
+from .errors import Conflict, NotFound, PermissionDenied, RateLimited, TransientGitHubError
+from .pacing import LocalPacer, NoPacer, Pacer
+from .records import CheckRunData, CommentData, Delivery, IssueData, PullData, RepoData, TreeData
+
+log = logging.getLogger(__name__)
+
+FILES_CAP = 3000  # GET /pulls/{n}/files never lists more, however it is paged
+ANNOTATIONS_PER_REQUEST = 50  # check-run create/update accept at most 50; PATCHes append
+PER_PAGE = 100
+SECONDARY_WAIT = 60.0  # seconds, when a secondary limit names no Retry-After
+
+# The permission each refused request needs, for PermissionDenied (app.yml grants these).
+_PERMISSION_FOR = (
+    ("/check-runs", "checks: write"),
+    ("/pulls", "pull_requests: write"),
+    ("/git/", "contents: write"),
+    ("/issues", "issues: write"),
+    ("/collaborators", "metadata: read"),
+    ("/contents", "contents: read"),
+)
+
+
+class GitHubPort(Protocol):
+    """Operations the use cases need, returning core types only. ``repo`` is ``owner/name``.
+
+    Errors are ``service.errors`` types: ``NotFound`` (404), ``Conflict`` (409/422),
+    ``PermissionDenied`` (403 "Resource not accessible by integration"), ``RateLimited`` and
+    ``TransientGitHubError`` (retry later).
+    """
+
+    bot_login: str | None  # the App's own account, e.g. ``wavegate[bot]``
+
+    def repository(self, repo: str) -> RepoData: ...
+    def get_issue(self, repo: str, number: int) -> IssueData: ...
+    def open_issues(self, repo: str, label: str) -> list[IssueData]: ...
+    def permission(self, repo: str, login: str) -> str: ...
+    def file_text(self, repo: str, path: str, ref: str | None = None) -> str | None: ...
+    def branch_sha(self, repo: str, branch: str) -> str | None: ...
+    def tree(self, repo: str, sha: str) -> TreeData: ...
+    def create_branch(self, repo: str, branch: str, base_sha: str, *, tree_sha: str | None = None,
+                      message: str = "") -> str: ...
+    def find_pull(self, repo: str, head_branch: str) -> PullData | None: ...
+    def open_pulls(self, repo: str) -> list[PullData]: ...
+    def get_pull(self, repo: str, number: int) -> PullData: ...
+    def create_pull(self, repo: str, base: str, head: str, title: str, body: str, *,
+                    look_first: bool = True) -> PullData: ...
+    def pull_changes(self, repo: str, pull: PullData) -> ChangeSet: ...
+    def merge_base(self, repo: str, base: str, head: str) -> str: ...
+    def contains(self, repo: str, commit: str, container: str) -> bool: ...
+    def check_runs(self, repo: str, sha: str) -> list[CheckRunData]: ...
+    def create_check_run(self, repo: str, sha: str, output: CheckOutput,
+                         external_id: str | None = None) -> CheckRunData: ...
+    def update_check_run(self, repo: str, run: CheckRunData, output: CheckOutput) -> CheckRunData: ...
+    def comments(self, repo: str, issue: int) -> list[CommentData]: ...
+    def get_comment(self, repo: str, comment_id: int) -> CommentData: ...
+    def create_comment(self, repo: str, issue: int, body: str) -> CommentData: ...
+    def edit_comment(self, repo: str, comment_id: int, body: str) -> CommentData: ...
+    def add_reaction(self, repo: str, comment_id: int, content: str) -> None: ...
+    def update_branch(self, repo: str, number: int, expected_head_sha: str) -> None: ...
+    def close_issue(self, repo: str, number: int) -> None: ...
+
+
+# --------------------------------------------------------------------------- error mapping
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for k, v in (headers or {}).items():
+        if k.lower() == name:
+            return v
+    return None
+
+
+def wait_seconds(headers: Any, *, now: float | None = None, attempt: int = 0) -> float:
+    """The rate-limit wait rule, in seconds: ``Retry-After`` when present; else, when
+    ``X-RateLimit-Remaining`` is ``"0"``, until ``X-RateLimit-Reset`` (epoch seconds); else 60 s,
+    doubling with each repeated ``attempt`` (0-based). ``now`` defaults to ``time.time()``."""
+    retry_after = _header(headers, "retry-after")
+    if retry_after is not None:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            pass
+    if _header(headers, "x-ratelimit-remaining") == "0":
+        reset = _header(headers, "x-ratelimit-reset")
+        try:
+            return max(1.0, float(reset) - (time.time() if now is None else now))
+        except (TypeError, ValueError):
+            pass
+    return SECONDARY_WAIT * (2 ** max(0, attempt))
+
+
+def _permission_for(path: str) -> str:
+    for fragment, permission in _PERMISSION_FOR:
+        if fragment in path:
+            return permission
+    return "unknown"
+
+
+def map_error(exc: Exception, request: str, *, now: float | None = None) -> Exception:
+    """The ``service.errors`` exception for a PyGithub or requests exception raised by
+    ``request`` (e.g. ``"POST /repos/o/r/pulls"``). Messages carry the request, the status and
+    GitHub's message, never headers (and so never tokens)."""
+    if isinstance(exc, GithubException):
+        status = exc.status
+        data = exc.data if isinstance(exc.data, dict) else {}
+        message = str(data.get("message") or "")
+        headers = exc.headers or {}
+        text = f"{request}: {status} {message}".strip()
+        lowered = message.lower()
+        limited = (
+            status == 429
+            or "rate limit" in lowered
+            or (status == 403 and _header(headers, "x-ratelimit-remaining") == "0")
+            or (status == 403 and _header(headers, "retry-after") is not None)
+        )
+        if status in (403, 429) and limited:
+            return RateLimited(text, retry_after=wait_seconds(headers, now=now))
+        if status == 403:
+            path = request.split(" ", 1)[-1]
+            return PermissionDenied(text, request=request, permission=_permission_for(path))
+        if status == 401:
+            return PermissionDenied(text, request=request, permission="app authentication")
+        if status in (404, 410):
+            return NotFound(text)
+        if status >= 500 or status in (408,) or status <= 0:
+            return TransientGitHubError(text)
+        errors = data.get("errors")
+        if errors:
+            text = f"{text} {errors}"
+        # 409/422 and any other 4xx: the request cannot succeed as sent (state moved, exists …)
+        return Conflict(text)
+    if isinstance(exc, requests.exceptions.RetryError | requests.exceptions.ConnectionError
+                  | requests.exceptions.Timeout | requests.exceptions.ChunkedEncodingError):
+        return TransientGitHubError(f"{request}: {type(exc).__name__}")
+    return exc
+
+
+class _Retry(GithubRetry):
+    """Transport retries for 5xx and resets on idempotent methods only. 403/429 are never retried
+    here: the adapter maps rate limits to ``RateLimited`` so the job is rescheduled instead of a
+    worker sleeping; POSTs are not re-sent blindly, the use cases look before re-creating."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code in (403, 429):
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def default_retry() -> _Retry:
+    """Bounded: 3 retries, exponential backoff from 1 s, on 500-599 for GET/PUT/PATCH/DELETE."""
+    return _Retry(total=3, backoff_factor=1, status_forcelist=list(range(500, 600)),
+                  allowed_methods=frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
+                  respect_retry_after_header=False, raise_on_status=False)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _pull(d: dict[str, Any]) -> PullData:
+    head, base = d.get("head") or {}, d.get("base") or {}
+    head_repo = (head.get("repo") or {}).get("full_name")
+    return PullData(
+        number=int(d["number"]), state=d.get("state", "open"), head_ref=head.get("ref", ""),
+        head_sha=head.get("sha", ""), base_ref=base.get("ref", ""), head_repo=head_repo,
+        base_repo=(base.get("repo") or {}).get("full_name", ""), title=d.get("title") or "",
+        body=d.get("body"), merged=bool(d.get("merged") or d.get("merged_at")),
+        merged_at=_dt(d.get("merged_at")), merge_commit_sha=d.get("merge_commit_sha"),
+        created_at=_dt(d.get("created_at")), changed_files=d.get("changed_files"),
+        user=(d.get("user") or {}).get("login"),
+    )
+
+
+def _issue(d: dict[str, Any]) -> IssueData:
+    return IssueData(
+        number=int(d["number"]), title=d.get("title") or "", body=d.get("body"),
+        state=d.get("state", "open"),
+        labels=tuple(lb["name"] if isinstance(lb, dict) else str(lb) for lb in d.get("labels") or ()),
+        user=(d.get("user") or {}).get("login"),
+    )
+
+
+def _check_run(d: dict[str, Any]) -> CheckRunData:
+    out = d.get("output") or {}
+    return CheckRunData(
+        id=int(d["id"]), name=d.get("name", ""), head_sha=d.get("head_sha", ""),
+        status=d.get("status", ""), conclusion=d.get("conclusion"), title=out.get("title"),
+        summary=out.get("summary"), text=out.get("text"),
+        app_slug=(d.get("app") or {}).get("slug"),
+        annotations_count=int(out.get("annotations_count") or 0),
+    )
+
+
+def _comment(d: dict[str, Any]) -> CommentData:
+    return CommentData(id=int(d["id"]), body=d.get("body") or "",
+                       user=(d.get("user") or {}).get("login"), created_at=_dt(d.get("created_at")))
+
+
+def _annotation(a: Annotation) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": a.path, "start_line": a.start_line, "end_line": a.end_line,
+                           "annotation_level": a.annotation_level, "message": a.message}
+    if a.title:
+        out["title"] = a.title
+    return out
+
+
+def output_payload(out: CheckOutput, annotations: tuple[Annotation, ...] = ()) -> dict[str, Any]:
+    """The check-run request body for ``out`` (status, conclusion, output with ``annotations``)."""
+    output: dict[str, Any] = {"title": out.title, "summary": out.summary}
+    if out.text:
+        output["text"] = out.text
+    if annotations:
+        output["annotations"] = [_annotation(a) for a in annotations]
+    body: dict[str, Any] = {"status": out.status, "output": output}
+    if out.status == "completed" and out.conclusion:
+        body["conclusion"] = out.conclusion
+    return body
+
+
+def list_is_complete(listed: int, changed: int | None) -> bool:
+    """Whether a PR's file list can be trusted: its count equals ``changed_files`` (at most the
+    3,000 cap), or, with no count to compare, it is below the cap."""
+    if changed is None:
+        return listed < FILES_CAP
+    return listed == changed <= FILES_CAP
+
+
+def tree_changes(base: TreeData, head: TreeData) -> ChangeSet:
+    """Paths whose blob differs between two recursive trees (added, removed or modified)."""
+    files = []
+    for path in sorted(set(base.blobs) | set(head.blobs)):
+        old, new = base.blobs.get(path), head.blobs.get(path)
+        if old == new:
+            continue
+        status = "added" if old is None else "removed" if new is None else "modified"
+        files.append(ChangedFile(path=path, status=status))
+    return ChangeSet(files=tuple(files), source=FileSource.TREE)
+
+
+# --------------------------------------------------------------------------- implementation
+
+
+_limited_streak: dict[str, int] = {}  # installation → consecutive rate-limited answers
+
+
+class PyGithubPort:
+    """``GitHubPort`` over a PyGithub ``Github`` client acting as one installation.
+
+    ``requester`` is the client's PyGithub ``Requester``; ``pacer`` spaces writes per ``key``;
+    with ``dry_run`` writes are logged (method and path only) and not sent, and return placeholder
+    records.
+    """
+
+    def __init__(self, requester: Any, *, key: str = "0", pacer: Pacer | None = None,
+                 dry_run: bool = False, bot_login: str | None = None) -> None:
+        self._req = requester
+        self._key = key
+        self._pacer = pacer or NoPacer()
+        self.dry_run = dry_run
+        self.bot_login = bot_login
+
+    # -- transport
+
+    def _call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
+              body: Any = None, headers: dict[str, str] | None = None) -> tuple[dict[str, Any], Any]:
+        request = f"{verb} {path.split('?', 1)[0]}"
+        try:
+            result = self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
+                                                   headers=headers)
+        except (GithubException, requests.exceptions.RequestException) as exc:
+            error = map_error(exc, request)
+            if isinstance(error, RateLimited) and isinstance(exc, GithubException):
+                # a secondary limit with no header to go by: 60 s, doubling while it repeats
+                streak = _limited_streak.get(self._key, 0)
+                _limited_streak[self._key] = streak + 1
+                error.retry_after = wait_seconds(exc.headers, attempt=streak)
+            raise error from None
+        _limited_streak.pop(self._key, None)
+        return result
+
+    def _write(self, verb: str, path: str, body: Any = None, *,
+               headers: dict[str, str] | None = None) -> Any:
+        if self.dry_run:
+            log.info("dry run: %s %s not sent", verb, path)
+            return None
+        with self._pacer.write(self._key):
+            return self._call(verb, path, body=body, headers=headers)[1]
+
+    def _pages(self, path: str, params: dict[str, Any] | None = None,
+               key: str | None = None) -> Iterator[dict[str, Any]]:
+        url: str | None = path
+        query: dict[str, Any] | None = {**(params or {}), "per_page": PER_PAGE}
+        while url:
+            headers, data = self._call("GET", url, params=query)
+            items = data.get(key, []) if key else data
+            yield from items or ()
+            url = None
+            for link in parse_header_links(_header(headers, "link") or ""):
+                if link.get("rel") == "next":
+                    url, query = link["url"], None
+            if not items:
+                break
+
+    @staticmethod
+    def _q(value: str) -> str:
+        return quote(value, safe="/")
+
+    # -- reads
+
+    def repository(self, repo: str) -> RepoData:
+        """``GET /repos/{repo}``."""
+        d = self._call("GET", f"/repos/{repo}")[1]
+        return RepoData(full_name=d["full_name"], default_branch=d["default_branch"])
+
+    def get_issue(self, repo: str, number: int) -> IssueData:
+        """``GET /repos/{repo}/issues/{n}``."""
+        return _issue(self._call("GET", f"/repos/{repo}/issues/{number}")[1])
+
+    def open_issues(self, repo: str, label: str) -> list[IssueData]:
+        """``GET /repos/{repo}/issues?state=open&labels=L`` (every page); PRs left out."""
+        return [_issue(d) for d in self._pages(f"/repos/{repo}/issues",
+                                               {"state": "open", "labels": label})
+                if "pull_request" not in d]
+
+    def permission(self, repo: str, login: str) -> str:
+        """The real role (``admin``, ``maintain``, ``write``, ``triage``, ``read``) from
+        ``GET /repos/{repo}/collaborators/{login}/permission`` (``role_name``; ``permission`` maps
+        maintain to write and triage to read); ``none`` for a non-collaborator (404)."""
+        try:
+            d = self._call("GET", f"/repos/{repo}/collaborators/{self._q(login)}/permission")[1]
+        except NotFound:
+            return "none"
+        return d.get("role_name") or d.get("permission") or "none"
+
+    def file_text(self, repo: str, path: str, ref: str | None = None) -> str | None:
+        """The UTF-8 text of a file (``GET /repos/{repo}/contents/{path}``), None when absent."""
+        try:
+            d = self._call("GET", f"/repos/{repo}/contents/{self._q(path)}",
+                           params={"ref": ref} if ref else None)[1]
+        except NotFound:
+            return None
+        if not isinstance(d, dict) or d.get("type") != "file":
+            return None
+        return base64.b64decode(d.get("content") or "").decode("utf-8", errors="replace")
+
+    def branch_sha(self, repo: str, branch: str) -> str | None:
+        """The commit a branch points at (``GET /repos/{repo}/git/ref/heads/{branch}``), or None."""
+        try:
+            d = self._call("GET", f"/repos/{repo}/git/ref/heads/{self._q(branch)}")[1]
+        except NotFound:
+            return None
+        return d["object"]["sha"]
+
+    def tree(self, repo: str, sha: str) -> TreeData:
+        """``GET /repos/{repo}/git/trees/{sha}?recursive=1``: blobs, and the tree's own SHA."""
+        d = self._call("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"})[1]
+        blobs = {e["path"]: e.get("sha", "") for e in d.get("tree") or () if e.get("type") == "blob"}
+        return TreeData(sha=d.get("sha", ""), blobs=blobs, truncated=bool(d.get("truncated")))
+
+    def find_pull(self, repo: str, head_branch: str) -> PullData | None:
+        """The PR whose head is ``head_branch`` of this repository (forks never), open first,
+        else the newest: ``GET /repos/{repo}/pulls?head=owner:branch&state=all``."""
+        owner = repo.split("/", 1)[0]
+        found = [_pull(d) for d in self._pages(f"/repos/{repo}/pulls",
+                                               {"head": f"{owner}:{head_branch}", "state": "all"})]
+        found = [p for p in found if p.head_ref == head_branch and p.same_repo and p.base_repo == repo]
+        found.sort(key=lambda p: (p.state == "open", p.number), reverse=True)
+        return found[0] if found else None
+
+    def open_pulls(self, repo: str) -> list[PullData]:
+        """Every open PR (``GET /repos/{repo}/pulls?state=open``, all pages)."""
+        return [_pull(d) for d in self._pages(f"/repos/{repo}/pulls", {"state": "open"})]
+
+    def get_pull(self, repo: str, number: int) -> PullData:
+        """``GET /repos/{repo}/pulls/{n}`` (carries ``merged`` and ``changed_files``)."""
+        return _pull(self._call("GET", f"/repos/{repo}/pulls/{number}")[1])
+
+    def pull_changes(self, repo: str, pull: PullData) -> ChangeSet:
+        """Every path the PR changes. ``GET /pulls/{n}/files?per_page=100``, every page; when the
+        list is capped (3,000) or its count differs from ``changed_files``, the merge base's and the
+        head's recursive trees are diffed instead (``GET compare`` for the merge base, two
+        ``GET git/trees``); a truncated tree gives ``FileSource.TRUNCATED`` (fail closed)."""
+        files = []
+        for d in self._pages(f"/repos/{repo}/pulls/{pull.number}/files"):
+            files.append(ChangedFile(path=d["filename"], status=d.get("status") or "modified",
+                                     previous_path=d.get("previous_filename")))
+        listed, changed = len(files), pull.changed_files
+        if list_is_complete(listed, changed):
+            return ChangeSet(files=tuple(files), source=FileSource.FILES, listed=listed,
+                             changed=changed)
+        base = self.merge_base(repo, pull.base_ref, pull.head_sha)
+        base_tree = self.tree(repo, base)
+        head_tree = base_tree if base_tree.truncated else self.tree(repo, pull.head_sha)
+        if base_tree.truncated or head_tree.truncated:
+            return ChangeSet(files=tuple(files), source=FileSource.TRUNCATED, listed=listed,
+                             changed=changed)
+        diff = tree_changes(base_tree, head_tree)
+        return ChangeSet(files=diff.files, source=FileSource.TREE, listed=listed, changed=changed)
+
+    def merge_base(self, repo: str, base: str, head: str) -> str:
+        """``GET /repos/{repo}/compare/{base}...{head}`` → ``merge_base_commit.sha``."""
+        d = self._call("GET", f"/repos/{repo}/compare/{self._q(base)}...{self._q(head)}",
+                       params={"per_page": 1})[1]
+        return d["merge_base_commit"]["sha"]
+
+    def contains(self, repo: str, commit: str, container: str) -> bool:
+        """True when ``commit`` is an ancestor of (or equal to) ``container``: the compare of
+        ``commit...container`` is ``ahead`` or ``identical``."""
+        d = self._call("GET", f"/repos/{repo}/compare/{commit}...{container}",
+                       params={"per_page": 1})[1]
+        return d.get("status") in ("ahead", "identical")
+
+    def check_runs(self, repo: str, sha: str) -> list[CheckRunData]:
+        """Every check run on ``sha`` (``GET /repos/{repo}/commits/{sha}/check-runs``, all
+        pages), newest first as GitHub lists them."""
+        return [_check_run(d) for d in self._pages(f"/repos/{repo}/commits/{sha}/check-runs",
+                                                   {"filter": "all"}, key="check_runs")]
+
+    def comments(self, repo: str, issue: int) -> list[CommentData]:
+        """``GET /repos/{repo}/issues/{n}/comments``, every page, oldest first."""
+        return [_comment(d) for d in self._pages(f"/repos/{repo}/issues/{issue}/comments")]
+
+    def get_comment(self, repo: str, comment_id: int) -> CommentData:
+        """``GET /repos/{repo}/issues/comments/{id}``."""
+        return _comment(self._call("GET", f"/repos/{repo}/issues/comments/{comment_id}")[1])
+
+    # -- writes
+
+    def create_branch(self, repo: str, branch: str, base_sha: str, *, tree_sha: str | None = None,
+                      message: str = "") -> str:
+        """A branch holding one empty commit on ``base_sha`` (GitHub refuses a PR with no
+        commits): ``GET git/commits/{base}`` for the tree unless ``tree_sha`` is given,
+        ``POST git/commits``, ``POST git/refs``. A 422 "Reference already exists" reuses the
+        branch (``GET git/ref/heads/{branch}``). Returns the branch head SHA."""
+        if tree_sha is None:
+            tree_sha = self._call("GET", f"/repos/{repo}/git/commits/{base_sha}")[1]["tree"]["sha"]
+        commit = self._write("POST", f"/repos/{repo}/git/commits",
+                             {"message": message or f"Start {branch}", "tree": tree_sha,
+                              "parents": [base_sha]})
+        sha = commit["sha"] if commit else base_sha
+        try:
+            self._write("POST", f"/repos/{repo}/git/refs", {"ref": f"refs/heads/{branch}", "sha": sha})
+        except Conflict as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+            existing = self.branch_sha(repo, branch)
+            if existing is None:
+                raise
+            return existing
+        return sha
+
+    def create_pull(self, repo: str, base: str, head: str, title: str, body: str, *,
+                    look_first: bool = True) -> PullData:
+        """Looks for a PR of ``head`` first (unless the caller just did: ``look_first=False``) and
+        reuses it; else ``POST /repos/{repo}/pulls``.
+        After a failed or ambiguous create (5xx, timeout, 422) it looks again before raising, so a
+        PR GitHub created anyway is reused, never duplicated. Rate limits are raised as is: the
+        retried job looks first."""
+        existing = self.find_pull(repo, head) if look_first else None
+        if existing is not None:
+            return existing
+        try:
+            d = self._write("POST", f"/repos/{repo}/pulls",
+                            {"title": title, "head": head, "base": base, "body": body})
+        except RateLimited:
+            raise
+        except (TransientGitHubError, Conflict):
+            again = self.find_pull(repo, head)
+            if again is not None:
+                return again
+            raise
+        if d is None:  # dry run
+            return PullData(number=0, state="open", head_ref=head, head_sha="", base_ref=base,
+                            head_repo=repo, base_repo=repo, title=title, body=body)
+        return _pull(d)
+
+    def _annotate(self, repo: str, run_id: int, out: CheckOutput, rest: tuple[Annotation, ...]) -> None:
+        for i in range(0, len(rest), ANNOTATIONS_PER_REQUEST):
+            batch = rest[i:i + ANNOTATIONS_PER_REQUEST]
+            self._write("PATCH", f"/repos/{repo}/check-runs/{run_id}",
+                        {"output": {"title": out.title, "summary": out.summary,
+                                    "annotations": [_annotation(a) for a in batch]}})
+
+    def create_check_run(self, repo: str, sha: str, output: CheckOutput,
+                         external_id: str | None = None) -> CheckRunData:
+        """``POST /repos/{repo}/check-runs`` with ``head_sha`` (required, never empty) and the
+        first 50 annotations; one ``PATCH`` per further 50 (GitHub appends them)."""
+        if not sha:
+            raise ValueError("a check run needs a head_sha")
+        first = output.annotations[:ANNOTATIONS_PER_REQUEST]
+        body = {"name": output.name, "head_sha": sha, **output_payload(output, first)}
+        if external_id:
+            body["external_id"] = external_id
+        d = self._write("POST", f"/repos/{repo}/check-runs", body)
+        if d is None:
+            return CheckRunData(id=0, name=output.name, head_sha=sha, status=output.status,
+                                conclusion=output.conclusion, title=output.title)
+        run = _check_run(d)
+        self._annotate(repo, run.id, output, output.annotations[ANNOTATIONS_PER_REQUEST:])
+        return run
+
+    def update_check_run(self, repo: str, run: CheckRunData, output: CheckOutput) -> CheckRunData:
+        """``PATCH /repos/{repo}/check-runs/{id}`` with the new output (annotations in batches
+        of 50; they append to the run's existing ones)."""
+        first = output.annotations[:ANNOTATIONS_PER_REQUEST]
+        d = self._write("PATCH", f"/repos/{repo}/check-runs/{run.id}", output_payload(output, first))
+        self._annotate(repo, run.id, output, output.annotations[ANNOTATIONS_PER_REQUEST:])
+        return _check_run(d) if d else run
+
+    def create_comment(self, repo: str, issue: int, body: str) -> CommentData:
+        """``POST /repos/{repo}/issues/{n}/comments``."""
+        d = self._write("POST", f"/repos/{repo}/issues/{issue}/comments", {"body": body})
+        return _comment(d) if d else CommentData(id=0, body=body)
+
+    def edit_comment(self, repo: str, comment_id: int, body: str) -> CommentData:
+        """``PATCH /repos/{repo}/issues/comments/{id}``."""
+        d = self._write("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", {"body": body})
+        return _comment(d) if d else CommentData(id=comment_id, body=body)
+
+    def add_reaction(self, repo: str, comment_id: int, content: str) -> None:
+        """``POST /repos/{repo}/issues/comments/{id}/reactions`` (``+1``, ``eyes`` …)."""
+        self._write("POST", f"/repos/{repo}/issues/comments/{comment_id}/reactions",
+                    {"content": content})
+
+    def update_branch(self, repo: str, number: int, expected_head_sha: str) -> None:
+        """``PUT /repos/{repo}/pulls/{n}/update-branch`` with ``expected_head_sha`` (a moved head
+        gives 422 → ``Conflict``)."""
+        self._write("PUT", f"/repos/{repo}/pulls/{number}/update-branch",
+                    {"expected_head_sha": expected_head_sha})
+
+    def close_issue(self, repo: str, number: int) -> None:
+        """``PATCH /repos/{repo}/issues/{n}`` with ``state: closed, state_reason: completed``."""
+        self._write("PATCH", f"/repos/{repo}/issues/{number}",
+                    {"state": "closed", "state_reason": "completed"})
+
+
+# --------------------------------------------------------------------------- construction
+
+_pacers: dict[int, LocalPacer] = {}
+
+
+def integration(settings: Any, **overrides: Any) -> GithubIntegration:
+    """The App client: JWT auth (``settings.app_id``, ``settings.private_key``), explicit bounded
+    retries (PyGithub's GithubIntegration defaults to none), ``per_page=100``, ``lazy=True``.
+    ``overrides`` replace any keyword (tests pass ``retry=None`` and no throttling)."""
+    kwargs: dict[str, Any] = {
+        "auth": Auth.AppAuth(int(settings.app_id), settings.private_key),
+        "base_url": getattr(settings, "github_api_url", None) or "https://api.github.com",
+        "retry": default_retry(), "per_page": PER_PAGE, "lazy": True,
+        # pacing is ours (service.pacing); PyGithub's own write throttle would double it
+        "seconds_between_writes": None,
+    }
+    kwargs.update(overrides)
+    return GithubIntegration(**kwargs)
+
+
+def github_for_installation(settings: Any, installation_id: int, *, pacer: Pacer | None = None,
+                            **overrides: Any) -> GitHubPort:
+    """A port acting as the App's installation ``installation_id``. The installation token is
+    minted lazily on the first request and refreshed by PyGithub before it expires. Writes are
+    paced by ``pacer`` (default: one in-process ``LocalPacer`` per installation)."""
+    gi = integration(settings, **overrides)
+    gh = gi.get_github_for_installation(installation_id)
+    if pacer is None:
+        pacer = _pacers.setdefault(installation_id, LocalPacer())
+    slug = getattr(settings, "app_slug", None) or None
+    return PyGithubPort(gh.requester, key=str(installation_id), pacer=pacer,
+                        dry_run=bool(getattr(settings, "dry_run", False)),
+                        bot_login=f"{slug}[bot]" if slug else None)
+
+
+def _app_call(gi: GithubIntegration, verb: str, path: str, **kw: Any) -> tuple[dict[str, Any], Any]:
+    try:
+        return gi.requester.requestJsonAndCheck(verb, path, **kw)
+    except (GithubException, requests.exceptions.RequestException) as exc:
+        raise map_error(exc, f"{verb} {path.split('?', 1)[0]}") from None
+
+
+def app_installations(settings: Any, **overrides: Any) -> list[tuple[int, list[str]]]:
+    """Every installation id of the App with the full names of its repositories:
+    ``GET /app/installations`` (JWT), then per installation ``GET /installation/repositories``
+    with its token. For the periodic reconcile."""
+    gi = integration(settings, **overrides)
+    result = []
+    for inst in gi.get_installations():
+        gh = gi.get_github_for_installation(inst.id)
+        port = PyGithubPort(gh.requester)
+        names = [r["full_name"] for r in port._pages("/installation/repositories", key="repositories")]
+        result.append((inst.id, names))
+    return result
+
+
+def list_failed_deliveries(settings: Any, *, since: datetime | None = None,
+                           **overrides: Any) -> list[Delivery]:
+    """App webhook deliveries that failed (status code not 2xx) and have not been redelivered
+    successfully since: ``GET /app/hook/deliveries?per_page=100`` (JWT; PyGithub has no wrapper)."""
+    gi = integration(settings, **overrides)
+    _, data = _app_call(gi, "GET", "/app/hook/deliveries", parameters={"per_page": PER_PAGE})
+    deliveries = [Delivery(id=int(d["id"]), guid=d.get("guid", ""), event=d.get("event", ""),
+                           status_code=int(d.get("status_code") or 0),
+                           redelivery=bool(d.get("redelivery")), delivered_at=_dt(d.get("delivered_at")))
+                  for d in data or ()]
+    ok = {d.guid for d in deliveries if 200 <= d.status_code < 300}
+    return [d for d in deliveries if not 200 <= d.status_code < 300 and d.guid not in ok
+            and (since is None or d.delivered_at is None or d.delivered_at >= since)]
+
+
+def redeliver(settings: Any, delivery_id: int, **overrides: Any) -> None:
+    """``POST /app/hook/deliveries/{id}/attempts`` (JWT): GitHub sends the delivery again with the
+    same ``X-GitHub-Delivery`` GUID."""
+    gi = integration(settings, **overrides)
+    _app_call(gi, "POST", f"/app/hook/deliveries/{delivery_id}/attempts")

@@ -1,0 +1,176 @@
+"""The webhook receiver: verify, de-duplicate, route, enqueue, answer — no GitHub call inside a
+request (GitHub waits at most 10 s for the answer).
+
+Endpoints: ``POST /webhook`` (and ``POST /``, Probot's default path), ``GET /livez`` (the process
+answers; no dependency), ``GET /readyz`` (Redis ``PING``), ``GET /metrics`` (Prometheus).
+
+Answers to GitHub, recorded in the App's delivery log:
+
+| case | status |
+|---|---|
+| ``ping`` | 200 |
+| routed event, enqueued (or folded into a queued job) | 202 |
+| same ``X-GitHub-Delivery`` already claimed | 200 ``duplicate`` |
+| routed event a filter ignores (own bot, other app, no installation …) | 200 ``ignored`` |
+| event or action the app does not route | 204 |
+| ``X-Hub-Signature-256`` missing, not ``sha256=<64 hex>``, or wrong (a SHA-1 ``X-Hub-Signature`` alone is not accepted) | 401 |
+| body is not a JSON object; ``X-GitHub-Event`` or ``X-GitHub-Delivery`` missing | 400 |
+| ``application/x-www-form-urlencoded`` or multipart body (set the App's content type to JSON) | 415 |
+| body over 26 MiB (GitHub caps payloads at 25 MB) | 413 |
+| Redis unreachable: GitHub records a failed delivery, which can be redelivered | 503 |
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+from typing import Any
+
+import redis
+from flask import Flask, Response, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest, multiprocess
+
+from . import queueing
+from .errors import ConfigError
+from .logs import bound, configure, event
+from .routes import Route, route
+from .settings import Settings
+
+MAX_BODY = 26 * 1024 * 1024
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+log = logging.getLogger(__name__)
+DELIVERIES = Counter("wavegate_webhook_deliveries", "Webhook deliveries by event and outcome",
+                     ("event", "outcome"))
+
+
+def signature_valid(body: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
+    """True when ``header`` is ``sha256=<hex HMAC-SHA256(secret, body)>`` for one of
+    ``secrets`` (two during rotation). ``body`` must be the raw request bytes; the comparison is
+    constant-time. Malformed headers (missing, another algorithm, non-hex) are simply False."""
+    if not header or not header.startswith("sha256="):
+        return False
+    given = header[len("sha256="):].strip()
+    if not _HEX64.fullmatch(given):
+        return False
+    given_bytes = given.lower().encode("ascii")
+    valid = False
+    for secret in secrets:
+        expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest().encode("ascii")
+        valid |= hmac.compare_digest(expected, given_bytes)
+    return valid
+
+
+def _answer(status: int, outcome: str, event_name: str, **body: Any) -> Response:
+    DELIVERIES.labels(event_name or "-", outcome).inc()
+    if status == 204:
+        return Response(status=204)
+    response = jsonify({"status": outcome, **body})
+    response.status_code = status
+    return response
+
+
+def create_app(settings: Settings | None = None, *, connection: redis.Redis | None = None) -> Flask:
+    """The Flask application. ``settings`` default to ``Settings.from_env()`` (a ``ConfigError``
+    then names the bad variable); ``connection`` defaults to a client for ``settings.redis_url``.
+    Under gunicorn: ``service.webhook:create_app()``."""
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except ConfigError as exc:
+            # One clear line, not a traceback, when gunicorn imports the app.
+            raise SystemExit(f"wavegate: configuration error: {exc}") from None
+    configure(settings.log_level, settings.secret_values)
+    connection = connection if connection is not None else queueing.connect(settings.redis_url, timeout=2.0)
+    queue = queueing.make_queue(settings.queue_name, connection)
+
+    app = Flask("wavegate")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.extensions["wavegate"] = {"settings": settings, "redis": connection, "queue": queue}
+
+    @app.post("/webhook")
+    @app.post("/")
+    def webhook() -> Response:
+        # Raw bytes first, before anything could parse a form and consume the stream.
+        body = request.get_data(cache=True, parse_form_data=False)
+        event_name = request.headers.get("X-GitHub-Event", "")
+        delivery_id = request.headers.get("X-GitHub-Delivery", "")
+        with bound(delivery_id=delivery_id or None, event_name=event_name or None):
+            event(log, "delivery_received", size=len(body))
+            if not signature_valid(body, request.headers.get("X-Hub-Signature-256"), settings.webhook_secrets):
+                event(log, "delivery_rejected", logging.WARNING, reason="bad signature")
+                return _answer(401, "bad signature", event_name)
+            if request.mimetype in FORM_TYPES:
+                event(log, "delivery_rejected", logging.WARNING, reason="form-encoded body")
+                return _answer(415, "set the App's webhook content type to application/json", event_name)
+            if not event_name or not delivery_id:
+                return _answer(400, "missing X-GitHub-Event or X-GitHub-Delivery", event_name)
+            try:
+                payload = json.loads(body)
+            except (UnicodeDecodeError, ValueError):
+                return _answer(400, "body is not JSON", event_name)
+            if not isinstance(payload, dict):
+                return _answer(400, "body is not a JSON object", event_name)
+            if event_name == "ping":
+                return _answer(200, "pong", event_name)
+            decision = route(event_name, payload, settings)
+            if not isinstance(decision, Route):
+                event(log, "delivery_ignored", reason=decision.reason)
+                return _answer(decision.status, "ignored", event_name, reason=decision.reason)
+            kwargs = decision.kwargs
+            with bound(installation_id=kwargs["installation_id"], repo=kwargs["repo"],
+                       number=kwargs.get("number") or kwargs.get("issue"), sha=kwargs.get("head_sha")):
+                return _enqueue(connection, queue, decision, delivery_id, event_name)
+
+    @app.get("/livez")
+    def livez() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        try:
+            connection.ping()
+        except redis.RedisError:
+            response = jsonify({"status": "redis unavailable"})
+            response.status_code = 503
+            return response
+        return jsonify({"status": "ok"})
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _enqueue(connection: redis.Redis, queue, decision: Route, delivery_id: str, event_name: str) -> Response:
+    try:
+        claim = queueing.claim_delivery(connection, delivery_id)
+    except redis.RedisError as exc:
+        event(log, "enqueue_failed", logging.ERROR, reason=type(exc).__name__)
+        return _answer(503, "queue unavailable", event_name)
+    if not claim.fresh:
+        event(log, "delivery_duplicate", job_id=claim.job_id)
+        return _answer(200, "duplicate", event_name, job=claim.job_id)
+    try:
+        enqueued = queueing.enqueue(queue, decision, delivery_id=delivery_id)
+        queueing.bind_delivery(connection, delivery_id, enqueued.job_id)
+    except redis.RedisError as exc:
+        # If even the release fails, the claim expires after 24 h.
+        with contextlib.suppress(redis.RedisError):
+            queueing.release_delivery(connection, delivery_id)
+        event(log, "enqueue_failed", logging.ERROR, reason=type(exc).__name__)
+        return _answer(503, "queue unavailable", event_name)
+    name = "delivery_coalesced" if enqueued.coalesced else "delivery_enqueued"
+    event(log, name, job_id=enqueued.job_id, job=decision.job)
+    return _answer(202, "coalesced" if enqueued.coalesced else "enqueued", event_name, job=enqueued.job_id)

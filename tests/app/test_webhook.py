@@ -1,0 +1,268 @@
+"""The webhook receiver: signature over raw bytes (cases/signature-raw-body.md), status codes,
+de-duplication (cases/duplicate-delivery.md), the app's own events (cases/own-events-loop.md),
+health endpoints and log scrubbing."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from urllib.parse import quote
+
+import pytest
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from service import logs, queueing
+from service.webhook import MAX_BODY, create_app, signature_valid
+
+from .conftest import OLD_SECRET, SECRET, deliver, make_settings, queued_jobs
+
+# GitHub's documented test vector.
+VECTOR_SECRET = "It's a Secret to Everybody"
+VECTOR_SIG = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+
+# cases/signature-raw-body.md: 234 bytes, a space after the first comma, a \u00e9 escape, a raw é.
+CASE_BODY = (
+    '{"action":"labeled", "issue":{"number":42,"title":"Caf\\u00e9 plan","body":"Plan for the café team"},'
+    '"label":{"name":"dispatch"},"repository":{"full_name":"o/r"},"sender":{"login":"maintainer-1","type":"User"},'
+    '"installation":{"id":1}}'
+).encode()
+SIG_A = "sha256=f14f0007b89da0c36bcd4515e05114c65a1feb3db40ebd95b1afad157769f0ab"
+SIG_B = "sha256=57b33e21a22329ce6d1e55f0f0040ea9eb3a0e7ce061c4de2c49a78db7f5253c"
+SIG_F = "sha256=09fd5a51b7f69f39edbe5e491ee545889185d96daf6a6bb07c29c983680ea066"
+
+
+def test_case_body_is_the_documented_bytes():
+    assert len(CASE_BODY) == 234
+    assert signature_valid(CASE_BODY, SIG_A, (SECRET,))
+
+
+@pytest.mark.parametrize(("body", "header", "secrets", "valid"), [
+    (b"Hello, World!", VECTOR_SIG, (VECTOR_SECRET,), True),
+    (b"Hello, World!", VECTOR_SIG.upper().replace("SHA256=", "sha256="), (VECTOR_SECRET,), True),
+    (b"Hello, World!", VECTOR_SIG, ("wrong secret",), False),
+    (b"Hello, World!", VECTOR_SIG, ("other", VECTOR_SECRET), True),
+    (b"Hello, World!!", VECTOR_SIG, (VECTOR_SECRET,), False),
+    (b"Hello, World!", None, (VECTOR_SECRET,), False),
+    (b"Hello, World!", "", (VECTOR_SECRET,), False),
+    (b"Hello, World!", VECTOR_SIG[len("sha256="):], (VECTOR_SECRET,), False),
+    (b"Hello, World!", "sha1=" + "0" * 40, (VECTOR_SECRET,), False),
+    (b"Hello, World!", "sha256=zz", (VECTOR_SECRET,), False),
+    (b"Hello, World!", "sha256=" + "é" * 64, (VECTOR_SECRET,), False),
+    (b"Hello, World!", VECTOR_SIG[:-2], (VECTOR_SECRET,), False),
+])
+def test_signature_valid(body, header, secrets, valid):
+    assert signature_valid(body, header, secrets) is valid
+
+
+FORM_BODY = b"payload=" + quote(CASE_BODY.decode("utf-8"), safe="").encode()
+
+
+@pytest.mark.parametrize(("req", "body", "headers", "content_type", "status", "jobs"), [
+    ("a", CASE_BODY, {"X-Hub-Signature-256": SIG_A}, "application/json", 202, 1),
+    ("b", CASE_BODY, {"X-Hub-Signature-256": SIG_B}, "application/json", 401, 0),
+    ("c", CASE_BODY, {"X-Hub-Signature-256": "", "X-Hub-Signature": "sha1=4868e83116bc1a10a69128bf5c55e31eff034f3d"},
+     "application/json", 401, 0),
+    ("d", CASE_BODY.replace(b'"number":42', b'"number":43'), {"X-Hub-Signature-256": SIG_A}, "application/json",
+     401, 0),
+    ("e", FORM_BODY, {}, "application/x-www-form-urlencoded", 415, 0),
+    ("f-rotation-off", CASE_BODY, {"X-Hub-Signature-256": SIG_F}, "application/json", 401, 0),
+    ("g", CASE_BODY, {"X-Hub-Signature-256": "sha256=zz"}, "application/json", 401, 0),
+])
+def test_signature_case_table(client, queue, req, body, headers, content_type, status, jobs):
+    signature = headers.pop("X-Hub-Signature-256", None)
+    response = deliver(client, "issues", body, f"G-s{req}", signature=signature, content_type=content_type,
+                       headers=headers)
+    assert response.status_code == status
+    assert len(queued_jobs(queue)) == jobs
+
+
+def test_form_encoded_signed_over_the_form_bytes_is_refused_with_415_not_401(client, queue):
+    from .conftest import sign
+
+    assert deliver(client, "issues", FORM_BODY, "G-se", signature=sign(FORM_BODY),
+                   content_type="application/x-www-form-urlencoded").status_code == 415
+    assert deliver(client, "issues", FORM_BODY, "G-se2", signature=sign(b"x"),
+                   content_type="application/x-www-form-urlencoded").status_code == 401
+
+
+def test_rotation_accepts_the_old_secret_while_both_are_configured(conn, queue):
+    app = create_app(make_settings(webhook_secrets=(SECRET, OLD_SECRET)), connection=conn)
+    response = deliver(app.test_client(), "issues", CASE_BODY, "G-sf", signature=SIG_F)
+    assert response.status_code == 202
+    assert len(queued_jobs(queue)) == 1
+
+
+def test_redis_down_gives_503_so_github_can_redeliver(down_client):
+    assert deliver(down_client, "issues", CASE_BODY, "G-sa", signature=SIG_A).status_code == 503
+    # Nothing that needs Redis still answers.
+    assert deliver(down_client, "ping", b'{"zen":"x","hook_id":1}', "G-p").status_code == 200
+    assert down_client.get("/livez").status_code == 200
+    assert down_client.get("/readyz").status_code == 503
+
+
+def test_enqueue_failure_releases_the_claim(client, conn, queue, monkeypatch):
+    import redis as redis_lib
+
+    def broken(*args, **kwargs):
+        raise redis_lib.ConnectionError("down")
+
+    monkeypatch.setattr(queueing, "enqueue", broken)
+    assert deliver(client, "issues", CASE_BODY, "G-x", signature=SIG_A).status_code == 503
+    assert conn.get(queueing.delivery_key("G-x")) is None
+    monkeypatch.undo()
+    assert deliver(client, "issues", CASE_BODY, "G-x", signature=SIG_A).status_code == 202
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    (b"{not json", 400),
+    (b"[1, 2]", 400),
+    (b"\xff\xfe", 400),
+    (b"", 400),
+])
+def test_malformed_json_is_400(client, queue, body, status):
+    assert deliver(client, "issues", body, "G-bad").status_code == status
+    assert queued_jobs(queue) == []
+
+
+def test_missing_event_or_delivery_header_is_400(client):
+    raw = b'{"action":"opened"}'
+    from .conftest import sign
+
+    assert client.post("/webhook", data=raw, content_type="application/json",
+                       headers={"X-Hub-Signature-256": sign(raw), "X-GitHub-Delivery": "G"}).status_code == 400
+    assert client.post("/webhook", data=raw, content_type="application/json",
+                       headers={"X-Hub-Signature-256": sign(raw), "X-GitHub-Event": "issues"}).status_code == 400
+
+
+def test_body_over_26_mib_is_413(client):
+    assert deliver(client, "issues", b" " * (MAX_BODY + 1), "G-big", signature="sha256=" + "0" * 64).status_code == 413
+
+
+def test_body_just_under_the_limit_is_read(client):
+    body = json.dumps({"zen": "x" * (MAX_BODY - 100)}).encode()
+    assert len(body) < MAX_BODY
+    assert deliver(client, "ping", body, "G-near").status_code == 200
+
+
+def test_probot_root_path_is_accepted(client, queue):
+    raw = CASE_BODY
+    response = client.post("/", data=raw, content_type="application/json",
+                           headers={"X-GitHub-Event": "issues", "X-GitHub-Delivery": "G-root",
+                                    "X-Hub-Signature-256": SIG_A})
+    assert response.status_code == 202
+    assert len(queued_jobs(queue)) == 1
+
+
+# ------------------------------------------------------------------ duplicate deliveries
+
+LABELED = {"action": "labeled", "label": {"name": "dispatch"},
+           "issue": {"number": 42, "labels": [{"name": "dispatch"}], "body": "plan"},
+           "repository": {"full_name": "o/r"}, "sender": {"login": "maintainer-1", "type": "User"},
+           "installation": {"id": 1}}
+
+
+def test_duplicate_delivery_is_200_and_not_enqueued(client, queue):
+    first = deliver(client, "issues", LABELED, "G-1")
+    second = deliver(client, "issues", LABELED, "G-1")
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.get_json()["status"] == "duplicate"
+    assert second.get_json()["job"] == first.get_json()["job"]
+    assert len(queued_jobs(queue)) == 1
+
+
+def test_redelivery_of_a_failed_delivery_is_processed_once(client, conn, queue):
+    first = deliver(client, "issues", LABELED, "G-1").get_json()["job"]
+    job = Job.fetch(first, connection=conn, serializer=JSONSerializer)
+    job.set_status(JobStatus.FAILED)
+    queue.remove(job)
+    again = deliver(client, "issues", LABELED, "G-1")
+    assert again.status_code == 202
+    assert again.get_json()["job"] != first
+    assert deliver(client, "issues", LABELED, "G-1").get_json()["status"] == "duplicate"
+    assert [j.id for j in queued_jobs(queue)] == [again.get_json()["job"]]
+
+
+def test_redelivery_of_a_finished_delivery_stays_a_duplicate(client, conn, queue):
+    first = deliver(client, "issues", LABELED, "G-1").get_json()["job"]
+    Job.fetch(first, connection=conn, serializer=JSONSerializer).set_status(JobStatus.FINISHED)
+    assert deliver(client, "issues", LABELED, "G-1").get_json()["status"] == "duplicate"
+
+
+def test_different_deliveries_for_one_plan_coalesce_while_queued(client, queue):
+    answers = [deliver(client, "issues", LABELED, f"G-{i}") for i in range(20)]
+    assert [a.status_code for a in answers] == [202] * 20
+    assert {a.get_json()["status"] for a in answers[1:]} == {"coalesced"}
+    jobs = queued_jobs(queue)
+    assert len(jobs) == 1
+    assert {a.get_json()["job"] for a in answers} == {jobs[0].id}
+
+
+# ------------------------------------------------------------------ the app's own events
+
+
+def _own(body: dict) -> dict:
+    return {**body, "repository": {"full_name": "o/r"}, "installation": {"id": 1}}
+
+
+@pytest.mark.parametrize(("event", "body", "status", "jobs"), [
+    ("issues", _own({"action": "labeled", "label": {"name": "dispatch"}, "issue": {"number": 42},
+                     "sender": {"login": "wavegate[bot]", "type": "Bot"}}), 200, 0),
+    ("issues", _own({"action": "labeled", "label": {"name": "dispatch"}, "issue": {"number": 43},
+                     "sender": {"login": "maintainer-1", "type": "User"}}), 202, 1),
+    ("pull_request", _own({"action": "opened", "number": 22,
+                           "pull_request": {"number": 22, "head": {"ref": "wavegate/43/cli", "sha": "S22"}},
+                           "sender": {"login": "wavegate[bot]", "type": "Bot"}}), 200, 0),
+    ("issue_comment", _own({"action": "edited", "issue": {"number": 42},
+                            "comment": {"id": 501, "body": "<!-- wavegate dashboard -->"},
+                            "sender": {"login": "wavegate[bot]", "type": "Bot"}}), 204, 0),
+    ("issue_comment", _own({"action": "created", "issue": {"number": 42},
+                            "comment": {"id": 502, "body": "/wavegate refresh"},
+                            "sender": {"login": "wavegate[bot]", "type": "Bot"}}), 200, 0),
+    ("pull_request", _own({"action": "synchronize", "number": 21, "before": "S21", "after": "S21u",
+                           "pull_request": {"number": 21, "head": {"sha": "S21u"}},
+                           "sender": {"login": "wavegate[bot]", "type": "Bot"}}), 200, 0),
+    ("issues", _own({"action": "labeled", "label": {"name": "dispatch"}, "issue": {"number": 44},
+                     "sender": {"login": "other-app[bot]", "type": "Bot"}}), 202, 1),
+    ("check_suite", _own({"action": "rerequested",
+                          "check_suite": {"id": 7001, "head_sha": "S20", "pull_requests": [],
+                                          "app": {"slug": "wavegate"}},
+                          "sender": {"login": "wavegate[bot]", "type": "Bot"}}), 202, 1),
+])
+def test_own_events_are_ignored_except_rerequested(client, queue, event, body, status, jobs):
+    response = deliver(client, event, body, f"G-own-{event}-{body['action']}")
+    assert response.status_code == status
+    assert len(queued_jobs(queue)) == jobs
+
+
+# ------------------------------------------------------------------ health, metrics, logs
+
+
+def test_livez_and_readyz(client):
+    assert client.get("/livez").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+def test_metrics_count_deliveries(client):
+    deliver(client, "ping", b'{"zen":"z"}', "G-m")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'wavegate_webhook_deliveries_total{event="ping",outcome="pong"}' in text
+
+
+def test_logs_are_json_lines_with_bound_fields_and_no_secrets(client, queue):
+    stream = io.StringIO()
+    handler = logs.configure("INFO", [SECRET], stream=stream)
+    try:
+        deliver(client, "issues", LABELED, "G-log")
+        logging.getLogger("x").info("leak %s ghs_abc123DEF456ghi789 token abcdefgh12345 eyJa.eyJb.c", SECRET)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    events = {line["event"]: line for line in lines}
+    assert events["delivery_received"]["delivery_id"] == "G-log"
+    assert events["delivery_enqueued"]["repo"] == "o/r"
+    assert events["delivery_enqueued"]["installation_id"] == 1
+    assert events["delivery_enqueued"]["number"] == 42
+    leak = lines[-1]["message"]
+    assert SECRET not in leak and "ghs_" not in leak and "abcdefgh12345" not in leak and "eyJ" not in leak

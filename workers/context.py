@@ -1,0 +1,30 @@
+"""Per-process resources of a worker: the settings (read once), the Redis client and the one way
+jobs obtain a GitHub port, ``github_for(installation_id)``. Tests replace ``github_for`` with an
+in-memory fake; nothing here is created at import time (RQ forks a work horse per job)."""
+
+from __future__ import annotations
+
+import functools
+
+import redis
+
+from service import github, queueing
+from service.github import GitHubPort
+from service.settings import Settings
+
+
+@functools.cache
+def settings() -> Settings:
+    """``Settings.from_env()``, read once per process. Raises ``ConfigError``."""
+    return Settings.from_env()
+
+
+@functools.cache
+def redis_connection() -> redis.Redis:
+    """The Redis client for ``settings().redis_url`` (used outside a running RQ job)."""
+    return queueing.connect(settings().redis_url)
+
+
+def github_for(installation_id: int) -> GitHubPort:
+    """The GitHub port acting as installation ``installation_id`` of the App."""
+    return github.github_for_installation(settings(), installation_id)

@@ -1,0 +1,255 @@
+"""RQ jobs: each builds the installation's GitHub port and calls one use case of
+``service.actions``. Arguments are JSON primitives only (ids, numbers, SHAs, logins); every job
+re-reads current state, so duplicate, late and reordered events converge.
+
+Common behaviour (``_run``):
+- a job that coalesces clears its pending slot as it starts, before reading any state, so an
+  event that arrives during the run schedules exactly one more run;
+- a job that works on a plan (or a PR) holds that unit's Redis lock; when the lock is taken it
+  does not block a worker but re-schedules itself ``LOCK_WAIT`` seconds later (or leaves the work
+  to a job already pending for the same unit);
+- ``TransientGitHubError``/``RateLimited`` are retried by RQ (``queueing.retry_policy``), the next
+  attempt no sooner than the error's ``retry_after``; any other error is not retried;
+- after the last attempt ``actions.report_failure`` makes the affected check run or dashboard say
+  what failed, with the job id; then the job fails (and a redelivery of its delivery is processed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from redis.exceptions import LockError
+from rq import get_current_job
+from rq.job import Job
+
+from service import actions, queueing
+from service.errors import ConfigError, TransientGitHubError
+from service.github import GitHubPort
+from service.logs import bound, event
+from service.routes import JOBS, Route, work_key
+
+from . import context
+
+log = logging.getLogger(__name__)
+LOCK_WAIT = 5
+MAX_LOCK_WAITS = 120
+
+
+def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | None = None, reason: str = "",
+                   delivery_id: str | None = None) -> str:
+    """Dispatch or re-evaluate the plan of issue ``issue`` (``issues`` events)."""
+    return _run("reconcile_plan", installation_id, repo, delivery_id, number=issue,
+                coalesce=work_key("plan", installation_id, repo, issue, sender or ""),
+                lock=work_key("plan", installation_id, repo, issue), failure={"issue": issue},
+                call=lambda gh, job_id: actions.reconcile_plan(gh, repo, issue, sender=sender, reason=reason,
+                                                               job_id=job_id))
+
+
+def check_pull(installation_id: int, repo: str, number: int, head_sha: str | None = None,
+               delivery_id: str | None = None) -> str:
+    """Both checks of PR ``number`` on its current head (``pull_request`` events)."""
+    return _run("check_pull", installation_id, repo, delivery_id, number=number, sha=head_sha,
+                coalesce=work_key("pull", installation_id, repo, number, head_sha),
+                lock=work_key("pr", installation_id, repo, number),
+                failure={"number": number, "head_sha": head_sha},
+                call=lambda gh, job_id: actions.check_pull(gh, repo, number, head_sha, job_id=job_id))
+
+
+def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str | None = None) -> str:
+    """PR ``number`` closed, merged or not: re-evaluate its plan."""
+    return _run("pull_closed", installation_id, repo, delivery_id, number=number,
+                coalesce=work_key("closed", installation_id, repo, number),
+                lock=work_key("pr", installation_id, repo, number), failure={"number": number},
+                call=lambda gh, job_id: actions.pull_closed(gh, repo, number, job_id=job_id))
+
+
+def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: list[int] | None = None,
+                 check_name: str | None = None, delivery_id: str | None = None) -> str:
+    """``check_run``/``check_suite`` ``rerequested`` on ``head_sha``."""
+    numbers = tuple(int(n) for n in pr_numbers or ())
+    return _run("rerun_checks", installation_id, repo, delivery_id, sha=head_sha,
+                number=numbers[0] if numbers else None,
+                coalesce=work_key("rerun", installation_id, repo, head_sha, check_name or ""),
+                lock=work_key("sha", installation_id, repo, head_sha),
+                failure={"number": numbers[0] if numbers else None, "head_sha": head_sha},
+                call=lambda gh, job_id: actions.rerun_checks(gh, repo, head_sha, numbers, check_name=check_name,
+                                                             job_id=job_id))
+
+
+def check_merge_group(installation_id: int, repo: str, head_sha: str, base_sha: str, head_ref: str,
+                      delivery_id: str | None = None) -> str:
+    """``merge_group`` ``checks_requested``: both checks on the group's ``head_sha``."""
+    return _run("check_merge_group", installation_id, repo, delivery_id, sha=head_sha,
+                coalesce=work_key("group", installation_id, repo, head_sha),
+                lock=work_key("sha", installation_id, repo, head_sha), failure={"head_sha": head_sha},
+                call=lambda gh, job_id: actions.check_merge_group(gh, repo, head_sha, base_sha, head_ref,
+                                                                  job_id=job_id))
+
+
+def handle_command(installation_id: int, repo: str, issue: int, comment_id: int, sender: str | None,
+                   delivery_id: str | None = None) -> str:
+    """``/wavegate`` commands in comment ``comment_id`` (never coalesced: each is a request)."""
+    return _run("handle_command", installation_id, repo, delivery_id, number=issue,
+                lock=work_key("plan", installation_id, repo, issue), failure={"issue": issue},
+                call=lambda gh, job_id: actions.handle_command(gh, repo, issue, comment_id, sender or "",
+                                                               job_id=job_id))
+
+
+def reconcile_repository(installation_id: int, repo: str, delivery_id: str | None = None) -> str:
+    """Periodic healing of every active dispatch issue of ``repo``."""
+    return _run("reconcile_repository", installation_id, repo, delivery_id,
+                coalesce=work_key("repo", installation_id, repo),
+                lock=work_key("repo", installation_id, repo), failure={},
+                call=lambda gh, job_id: actions.reconcile_repository(gh, repo, job_id=job_id))
+
+
+def reconcile_all() -> str:
+    """The periodic job: re-arm the chain (every ``RECONCILE_INTERVAL`` s, one chain only), then
+    enqueue ``reconcile_repository`` for every repository of every installation (coalesced per
+    repository). Needs ``service.github.app_installations(settings) -> [(installation_id,
+    [full_name, …]), …]``; raises ``ConfigError`` when the adapter lacks it."""
+    job = get_current_job()
+    connection = job.connection if job else context.redis_connection()
+    settings = context.settings()
+    queue = queueing.make_queue(job.origin if job else settings.queue_name, connection)
+    if job is not None and queueing.arm_periodic(queue, settings.reconcile_interval, current_job_id=job.id) is None:
+        event(log, "periodic_run", outcome="another chain is active")
+        return "another chain is active"
+    from service import github
+
+    listing = getattr(github, "app_installations", None)
+    if listing is None:
+        raise ConfigError("service.github.app_installations is missing: the periodic reconcile cannot list repositories")
+    count = 0
+    for installation_id, repos in listing(settings):
+        for repo in repos:
+            queueing.enqueue(queue, Route(JOBS + "reconcile_repository",
+                                          {"installation_id": int(installation_id), "repo": repo},
+                                          work_key("repo", installation_id, repo)))
+            count += 1
+    swept = _sweep_failed_deliveries(connection, settings) if settings.redelivery_sweep else 0
+    event(log, "periodic_run", repositories=count, redelivered=swept)
+    return f"{count} repositories, {swept} redelivered"
+
+
+SWEEP_KEY = queueing.PREFIX + "redelivered"
+SWEEP_WINDOW = 3 * 24 * 3600  # GitHub keeps deliveries redeliverable for 3 days (github.com)
+
+
+def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
+    """``REDELIVERY_SWEEP``: ask GitHub to redeliver App deliveries that failed because this
+    service was down or erred (no answer, or 5xx) — GitHub never redelivers by itself. Each GUID
+    is redelivered at most once (a Redis set, kept for the redelivery window); 4xx answers (bad
+    signature, malformed body) are left alone, since sending them again cannot succeed."""
+    from service import github
+
+    redelivered = 0
+    for delivery in github.list_failed_deliveries(settings):
+        if delivery.status_code and delivery.status_code < 500:
+            continue
+        if not connection.sadd(SWEEP_KEY, delivery.guid):
+            continue
+        connection.expire(SWEEP_KEY, SWEEP_WINDOW)
+        github.redeliver(settings, delivery.id)
+        redelivered += 1
+    return redelivered
+
+
+# --------------------------------------------------------------------------- shared wrapper
+
+
+def _connection(job: Job | None) -> redis.Redis:
+    return job.connection if job is not None else context.redis_connection()
+
+
+def _run(name: str, installation_id: int, repo: str, delivery_id: str | None, *,
+         call: Callable[[GitHubPort, str | None], str], failure: dict[str, Any],
+         coalesce: str | None = None, lock: str | None = None,
+         number: int | None = None, sha: str | None = None) -> str:
+    job = get_current_job()
+    job_id = job.id if job is not None else None
+    with bound(delivery_id=delivery_id, installation_id=installation_id, repo=repo, number=number, sha=sha,
+               job_id=job_id):
+        connection = _connection(job)
+        held = queueing.work_lock(connection, lock) if lock else None
+        if held is not None and not held.acquire(blocking=False):
+            return _wait_for_lock(job, connection, name, coalesce)
+        try:
+            if coalesce:
+                queueing.clear_pending(connection, coalesce)
+            event(log, "job_started", job=name)
+            started = time.monotonic()
+            try:
+                outcome = call(context.github_for(installation_id), job_id)
+            except TransientGitHubError as exc:
+                if job is not None and job.should_retry:
+                    _honour_retry_after(job, exc.retry_after)
+                    event(log, "job_retrying", logging.WARNING, job=name, error=type(exc).__name__,
+                          message=str(exc), retry_after=exc.retry_after, retries_left=job.retries_left)
+                    raise
+                _final_failure(name, installation_id, repo, job_id, failure, exc)
+                raise
+            except Exception as exc:
+                if job is not None:
+                    job.retries_left = 0  # permanent (PermissionDenied, NotFound, a bug): do not retry
+                _final_failure(name, installation_id, repo, job_id, failure, exc)
+                raise
+            event(log, "job_finished", job=name, outcome=str(outcome),
+                  duration_ms=round((time.monotonic() - started) * 1000))
+            return str(outcome)
+        finally:
+            if held is not None:
+                # LockError: it expired while the job ran; another job may hold it now.
+                with contextlib.suppress(LockError):
+                    held.release()
+
+
+def _honour_retry_after(job: Job, retry_after: float | None) -> None:
+    """Make RQ's next retry wait at least ``retry_after`` seconds (GitHub's Retry-After or rate
+    limit reset). RQ picks ``retry_intervals[len - retries_left]`` on the job object this
+    process holds, so widening that entry reschedules the retry at that time."""
+    if not retry_after or not job.retries_left:
+        return
+    intervals = list(job.retry_intervals or [0])
+    index = max(len(intervals) - job.retries_left, 0)
+    intervals[index] = max(int(intervals[index]), math.ceil(retry_after))
+    job.retry_intervals = intervals
+
+
+def _final_failure(name: str, installation_id: int, repo: str, job_id: str | None, failure: dict[str, Any],
+                   exc: BaseException) -> None:
+    what = f"{name} failed: {type(exc).__name__}: {exc}"[:500]
+    event(log, "job_failed", logging.ERROR, job=name, error=type(exc).__name__, message=str(exc))
+    try:
+        actions.report_failure(context.github_for(installation_id), repo, number=failure.get("number"),
+                               head_sha=failure.get("head_sha"), issue=failure.get("issue"), what=what,
+                               job_id=job_id)
+    except Exception as report_exc:  # reporting must never hide the original failure
+        event(log, "report_failed", logging.ERROR, error=type(report_exc).__name__, message=str(report_exc))
+
+
+def _wait_for_lock(job: Job | None, connection: redis.Redis, name: str, coalesce: str | None) -> str:
+    """The unit's lock is held by another job: come back in ``LOCK_WAIT`` seconds as a new job,
+    unless a job is already pending for the same work (it will see this event's effects)."""
+    if job is None:
+        event(log, "lock_busy", job=name, outcome="not in a job: skipped")
+        return "lock busy"
+    waits = int(job.meta.get("lock_waits", 0)) + 1
+    if waits > MAX_LOCK_WAITS:
+        event(log, "lock_busy", logging.WARNING, job=name, outcome="gave up; the periodic reconcile heals")
+        return "lock busy: gave up"
+    new_id = queueing.new_job_id(job.func_name)
+    if coalesce and not queueing.hand_over_pending(connection, coalesce, job.id, new_id):
+        event(log, "job_coalesced", job=name, outcome="another job is pending for this work")
+        return "lock busy: coalesced"
+    queue = queueing.make_queue(job.origin, connection)
+    queueing.enqueue_later(queue, job.func_name, dict(job.kwargs), seconds=LOCK_WAIT, job_id=new_id,
+                           meta={"lock_waits": waits})
+    event(log, "lock_busy", job=name, outcome=f"rescheduled as {new_id}", waits=waits)
+    return f"lock busy: rescheduled as {new_id}"
