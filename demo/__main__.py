@@ -10,6 +10,7 @@ import argparse
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from .scenario import Scenario, ScenarioFailed, Transcript, write_outputs
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         out.say("demo", f"FAILED: {exc}")
     except TimeoutError as exc:
         out.say("demo", f"FAILED: {exc}")
+    except Exception as exc:  # noqa: BLE001 - reported as a failed outcome, traceback kept in the folder
+        (args.out).mkdir(parents=True, exist_ok=True)
+        (args.out / "error.txt").write_text(traceback.format_exc())
+        out.say("demo", f"FAILED: unexpected {type(exc).__name__}: {exc} (traceback in {args.out}/error.txt)")
     except KeyboardInterrupt:
         out.say("demo", "interrupted; every process was stopped")
         code = 130

@@ -134,16 +134,27 @@ class Scenario:
         self.out.say(who, f"pushed {commit.sha[:7]} to {branch}: {message}")
         return commit.sha
 
-    def merge(self, number: int) -> bool:
+    def merge(self, number: int, quiet: bool = False) -> bool:
         pr = self.coordinator.get_pull(number)
         try:
             pr.merge(merge_method="merge", sha=pr.head.sha)
         except GithubException as exc:
             message = (exc.data or {}).get("message", str(exc)) if isinstance(exc.data, dict) else str(exc)
-            self.out.say("github", f"merge of #{number} refused ({exc.status}): {message}")
+            if not quiet:
+                self.out.say("github", f"merge of #{number} refused ({exc.status}): {message}")
             return False
         self.out.say("coordinator", f"merged #{number} ({pr.head.ref})")
         return True
+
+    def merge_when_green(self, number: int) -> bool:
+        """Merge as a person would once both checks are green: Wavegate may update the branch
+        right after unlocking it, moving the head, so a refusal is retried on the new head."""
+
+        def attempt():
+            self.settled(number, {TERRITORY: "success", GATE: "success"})
+            return self.merge(number, quiet=True)
+
+        return bool(wait_until(attempt, WAIT, f"#{number} to merge once green", interval=0.3))
 
     # ------------------------------------------------------------------ the story
     def run(self) -> dict:
@@ -154,12 +165,15 @@ class Scenario:
         issue = self.coordinator.create_issue("Principal Broker: audit fixes", body=first)
         issue.add_to_labels("dispatch")
         self.out.say("coordinator", f"opened #{issue.number} with the first plan and labelled it `dispatch`")
-        board = wait_until(lambda: (b := self.dashboard(issue)) and "overlap" in b.lower() and b, WAIT,
-                           "the dashboard to list the overlaps")
-        contested = [line.strip("- ").strip() for line in board.splitlines() if "overlap" in line.lower()]
-        for line in contested:
-            self.out.say("wavegate", line[:160])
-        branches = [b.name for b in self.coordinator.get_branches() if b.name.startswith("wavegate/")]
+        board = wait_until(lambda: (b := self.dashboard(issue)) and "pre-flight failed" in b.lower() and b, WAIT,
+                           "the dashboard to list the pre-flight problems")
+        problems = [line[2:].replace("**", "") for line in board.splitlines() if line.startswith("- **")]
+        expect(problems, "the dashboard lists no problem")
+        for line in problems:
+            self.out.say("wavegate", line.split(" — ")[0])
+        for path in ("broker/api/directives.py", "broker/core/dispatcher.py", "broker/safety/halt_store.py"):
+            expect(any(path in line for line in problems), f"the pre-flight does not name {path}")
+        branches = [ref.ref for ref in self.coordinator.get_git_matching_refs("heads/wavegate/")]
         expect(not branches, f"pre-flight failed but branches were created: {branches}")
         self.out.say("wavegate", "pre-flight failed: nothing was created")
 
@@ -210,19 +224,18 @@ class Scenario:
         expect(not self.merge(arch_perf), "a wave-2 PR merged while wave 1 was open")
         merges: list[int] = []
         for agent in ("security", "architecture"):
-            self.settled(by_agent[agent], {TERRITORY: "success", GATE: "success"})
-            expect(self.merge(by_agent[agent]), f"wave-1 PR of {agent} could not merge")
+            expect(self.merge_when_green(by_agent[agent]), f"wave-1 PR of {agent} could not merge")
             merges.append(by_agent[agent])
         _, runs = self.settled(arch_perf, {TERRITORY: "success", GATE: "success"})
         self.out.say("wavegate", f"#{arch_perf} arch-perf unlocked: {runs[GATE].output.title}")
         _, runs = self.settled(testing, {GATE: "in_progress"})
         self.out.say("wavegate", f"#{testing} testing still waits: {runs[GATE].output.title}")
         expect(not self.merge(testing), "testing merged before arch-perf")
-        expect(self.merge(arch_perf), "arch-perf could not merge once unlocked")
+        expect(self.merge_when_green(arch_perf), "arch-perf could not merge once unlocked")
         merges.append(arch_perf)
         _, runs = self.settled(testing, {TERRITORY: "success", GATE: "success"})
         self.out.say("wavegate", f"#{testing} testing unlocked: {runs[GATE].output.title}")
-        expect(self.merge(testing), "testing could not merge once unlocked")
+        expect(self.merge_when_green(testing), "testing could not merge once unlocked")
         merges.append(testing)
 
         self.out.step("5. Done")

@@ -10,6 +10,7 @@ import redis
 
 from service import github, queueing
 from service.github import GitHubPort
+from service.pacing import RedisPacer
 from service.settings import Settings
 
 
@@ -26,5 +27,6 @@ def redis_connection() -> redis.Redis:
 
 
 def github_for(installation_id: int) -> GitHubPort:
-    """The GitHub port acting as installation ``installation_id`` of the App."""
-    return github.github_for_installation(settings(), installation_id)
+    """The GitHub port acting as installation ``installation_id`` of the App, its writes paced
+    through Redis so every worker process shares the installation's write budget."""
+    return github.github_for_installation(settings(), installation_id, pacer=RedisPacer(redis_connection()))

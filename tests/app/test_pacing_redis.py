@@ -1,0 +1,87 @@
+"""The Redis pacer shares one write budget across worker processes: one write at a time per
+installation, at most N in any sliding window, bursts below the budget not delayed."""
+
+import threading
+
+import pytest
+import redis
+
+from service.pacing import RedisPacer
+
+URL = "redis://127.0.0.1:6379/11"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def conn():
+    r = redis.Redis.from_url(URL)
+    try:
+        r.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis")
+    for key in r.scan_iter("test:pace*"):
+        r.delete(key)
+    return r
+
+
+def test_a_burst_below_the_budget_is_not_delayed(conn):
+    clock = FakeClock()
+    pacer = RedisPacer(conn, per_minute=5, clock=clock, sleep=clock.sleep, prefix="test:pace")
+    for _ in range(5):
+        with pacer.write("1"):
+            pass
+    assert clock.slept == []
+
+
+def test_the_next_write_waits_for_the_window(conn):
+    clock = FakeClock()
+    pacer = RedisPacer(conn, per_minute=3, clock=clock, sleep=clock.sleep, prefix="test:pace")
+    for _ in range(3):
+        with pacer.write("1"):
+            clock.now += 1
+    with pacer.write("1"):
+        pass
+    assert clock.slept and sum(clock.slept) == pytest.approx(57.0)
+
+
+def test_installations_have_separate_budgets(conn):
+    clock = FakeClock()
+    pacer = RedisPacer(conn, per_minute=1, clock=clock, sleep=clock.sleep, prefix="test:pace")
+    with pacer.write("1"):
+        pass
+    with pacer.write("2"):
+        pass
+    assert clock.slept == []
+
+
+def test_writes_of_one_installation_go_one_at_a_time(conn):
+    pacer = RedisPacer(conn, per_minute=1000, prefix="test:pace")
+    inside, peak, guard = [0], [0], threading.Lock()
+
+    def write():
+        with pacer.write("1"):
+            with guard:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            threading.Event().wait(0.02)
+            with guard:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=write) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 1
