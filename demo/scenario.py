@@ -76,11 +76,12 @@ def expect(condition, message: str) -> None:
 class Scenario:
     stack: Stack
     out: Transcript
+    repo: str = REPO
     result: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.stack.create_repo(REPO, FILES, required_checks=[TERRITORY, GATE])
-        self.coordinator = self.stack.user("coordinator", REPO, "admin").get_repo(REPO)
+        self.stack.create_repo(self.repo, FILES, required_checks=[TERRITORY, GATE])
+        self.coordinator = self.stack.user("coordinator", self.repo, "admin").get_repo(self.repo)
         self.agents: dict[str, object] = {}
 
     # ------------------------------------------------------------------ reads
@@ -118,8 +119,8 @@ class Scenario:
     # ------------------------------------------------------------------ writes
     def push(self, who: str, branch: str, changes: dict[str, str | None], message: str) -> str:
         """Commit ``changes`` ({path: new text, or None to delete}) on ``branch`` as ``who``."""
-        gh: Github = self.agents.setdefault(who, self.stack.user(who, REPO, "write"))
-        repo = gh.get_repo(REPO)
+        gh: Github = self.agents.setdefault(who, self.stack.user(who, self.repo, "write"))
+        repo = gh.get_repo(self.repo)
         ref = repo.get_git_ref(f"heads/{branch}")
         head = repo.get_git_commit(ref.object.sha)
         elements = [
