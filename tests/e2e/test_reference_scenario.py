@@ -20,11 +20,14 @@ AGENTS = ("security", "architecture", "arch-perf", "testing")
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(request):
     workdir = Path(tempfile.mkdtemp(prefix="wavegate-e2e-"))
     with Stack(workdir, redis_url=REDIS_URL) as running:
         yield running
-    shutil.rmtree(workdir, ignore_errors=True)
+    if request.session.testsfailed:
+        print(f"process logs kept in {workdir}/logs")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def play(stack, repo: str) -> tuple[Scenario, dict]:
