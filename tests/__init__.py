@@ -1,0 +1,1 @@
+"""Wavegate's test suite."""
