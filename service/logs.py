@@ -10,7 +10,10 @@ Usage::
 Event names used by the product: ``delivery_received``, ``delivery_rejected``,
 ``delivery_ignored``, ``delivery_duplicate``, ``delivery_enqueued``, ``delivery_coalesced``,
 ``enqueue_failed``, ``job_started``, ``job_finished``, ``job_retrying``, ``job_failed``,
-``job_coalesced``, ``lock_busy``, ``periodic_armed``, ``periodic_run``.
+``job_coalesced``, ``lock_busy``, ``periodic_armed``, ``periodic_run``; at start-up
+``app_registration_ok``, ``app_registration_incomplete``, ``app_check_failed``; in setup mode
+``setup_mode``, ``app_registered``, ``setup_rejected``, ``setup_failed``. Lines from libraries
+(gunicorn, RQ) carry the event ``log``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,13 @@
 Variable names follow Probot where one exists (``APP_ID``, ``PRIVATE_KEY`` / ``PRIVATE_KEY_PATH``,
 ``WEBHOOK_SECRET``, ``GHE_HOST``, ``LOG_LEVEL``). A missing or malformed value raises
 ``ConfigError`` whose message is one line naming the variable; secrets never appear in ``repr``.
+
+Values come from the process environment, then from the ``.env`` file (``ENV_FILE``, default
+``.env`` in the working directory; the environment wins), which the setup page writes.
+
+Setup mode: ``Settings.from_env(allow_setup=True)`` returns a ``SetupSettings`` when none of the
+App's credentials (``APP_ID``, ``PRIVATE_KEY``/``PRIVATE_KEY_PATH``, ``WEBHOOK_SECRET``) is set, so
+the web process can serve the page that registers the App. A partial set is still an error.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from urllib.parse import urlsplit
 from .errors import ConfigError
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_WEB_URL = "https://github.com"
+DEFAULT_ENV_FILE = ".env"
+CREDENTIALS = ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_SLUG = "wavegate"
 DEFAULT_QUEUE = "wavegate"
@@ -29,6 +39,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _QUEUE = re.compile(r"[A-Za-z0-9_.:-]+")
+_ENV_LINE = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.+-----END [A-Z ]*PRIVATE KEY-----", re.S)
 
 
@@ -73,14 +84,19 @@ class Settings:
         return repr(self)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and validate the settings from ``environ`` (default ``os.environ``).
+    def from_env(cls, environ: Mapping[str, str] | None = None, *,
+                 allow_setup: bool = False) -> Settings | SetupSettings:
+        """Read and validate the settings from ``environ`` (default: ``os.environ`` over the
+        ``ENV_FILE`` file's values).
 
         Raises ``ConfigError`` with a one-line message naming the first missing or malformed
         variable. ``PRIVATE_KEY`` may be the PEM text, the PEM with ``\\n`` escapes (as in a
         one-line ``.env`` file) or its base64 encoding; ``PRIVATE_KEY_PATH`` names a PEM file.
+        With ``allow_setup`` and no App credential at all, returns ``SetupSettings`` instead.
         """
-        env = os.environ if environ is None else environ
+        env = process_environment() if environ is None else environ
+        if allow_setup and not any(_get(env, name) for name in CREDENTIALS):
+            return SetupSettings.from_env(env)
         return cls(
             app_id=_app_id(env),
             private_key=_private_key(env),
@@ -95,6 +111,89 @@ class Settings:
             redelivery_sweep=_bool(env, "REDELIVERY_SWEEP", False),
             queue_name=_queue_name(env),
         )
+
+
+@dataclass(frozen=True)
+class SetupSettings:
+    """The web process before the App exists: where GitHub's manifest flow lives and where the
+    credentials it returns are written.
+
+    ``github_web_url``: ``GITHUB_WEB_URL``, else ``https://GHE_HOST``, else ``https://github.com``
+    (the form posts to ``<github_web_url>/settings/apps/new``, or
+    ``…/organizations/<GITHUB_ORG>/settings/apps/new``). ``github_api_url`` receives the
+    ``POST /app-manifests/{code}/conversions``. ``public_url`` (``PUBLIC_URL``) is the address
+    GitHub and browsers reach this service at; None takes it from each request.
+    ``env_file`` (``ENV_FILE``) receives the credentials, mode 0600.
+    """
+
+    github_web_url: str = DEFAULT_WEB_URL
+    github_api_url: str = DEFAULT_API_URL
+    github_org: str | None = None
+    public_url: str | None = None
+    env_file: Path = Path(DEFAULT_ENV_FILE)
+    manifest_path: Path = field(default_factory=lambda: Path(__file__).resolve().parents[1] / "app.yml")
+    log_level: str = "INFO"
+    secret_values: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SetupSettings:
+        """Read the setup-mode settings from ``environ``. Raises ``ConfigError`` naming a
+        malformed variable."""
+        web = _get(environ, "GITHUB_WEB_URL")
+        host = _ghe_host(environ)
+        if web:
+            _check_url("GITHUB_WEB_URL", web)
+        else:
+            web = f"https://{host}" if host else DEFAULT_WEB_URL
+        public = _get(environ, "PUBLIC_URL")
+        if public:
+            _check_url("PUBLIC_URL", public)
+        org = _get(environ, "GITHUB_ORG")
+        if org and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", org):
+            raise ConfigError(f"GITHUB_ORG must be an organization login, got {org[:40]!r}")
+        manifest = _get(environ, "APP_MANIFEST")
+        return cls(github_web_url=web.rstrip("/"), github_api_url=_api_url(environ), github_org=org or None,
+                   public_url=public.rstrip("/") or None, env_file=env_file_path(environ),
+                   log_level=_log_level(environ),
+                   **({"manifest_path": Path(manifest)} if manifest else {}))
+
+
+def env_file_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The ``.env`` file: ``ENV_FILE``, default ``.env`` in the working directory."""
+    env = os.environ if environ is None else environ
+    return Path(_get(env, "ENV_FILE") or DEFAULT_ENV_FILE)
+
+
+def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a ``.env`` file (``#`` comments, blank lines and an ``export``
+    prefix allowed; one pair of surrounding single or double quotes removed, escapes kept as
+    written). A missing or unreadable file gives ``{}``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    values = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _ENV_LINE.fullmatch(line)
+        if match:
+            value = match.group(2)
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            values[match.group(1)] = value
+    return values
+
+
+def process_environment() -> dict[str, str]:
+    """``os.environ`` over the values of the ``.env`` file (``env_file_path()``)."""
+    return {**read_env_file(env_file_path()), **os.environ}
+
+
+def _check_url(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {url[:80]!r}")
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -156,9 +255,7 @@ def _ghe_host(env: Mapping[str, str]) -> str | None:
 def _api_url(env: Mapping[str, str]) -> str:
     url = _get(env, "GITHUB_API_URL")
     if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"GITHUB_API_URL must be an http(s) URL, got {url[:80]!r}")
+        _check_url("GITHUB_API_URL", url)
         return url.rstrip("/")
     host = _ghe_host(env)
     return f"https://{host}/api/v3" if host else DEFAULT_API_URL

@@ -2,7 +2,12 @@
 request (GitHub waits at most 10 s for the answer).
 
 Endpoints: ``POST /webhook`` (and ``POST /``, Probot's default path), ``GET /livez`` (the process
-answers; no dependency), ``GET /readyz`` (Redis ``PING``), ``GET /metrics`` (Prometheus).
+answers; no dependency), ``GET /readyz`` (Redis ``PING``), ``GET /metrics`` (Prometheus, see
+``service.metrics``).
+
+Setup mode (no App credentials configured, see ``service.settings``): ``GET /`` serves the page that
+registers the App from ``app.yml`` (``service.setup``); ``/webhook`` answers 503 and ``/readyz``
+503 until the process is restarted with the credentials.
 
 Answers to GitHub, recorded in the App's delivery log:
 
@@ -27,27 +32,24 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
+import time
 from typing import Any
 
 import redis
-from flask import Flask, Response, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest, multiprocess
+from flask import Flask, Response, g, jsonify, request
 
-from . import queueing
+from . import metrics, queueing
 from .errors import ConfigError
 from .logs import bound, configure, event
 from .routes import Route, route
-from .settings import Settings
+from .settings import Settings, SetupSettings
 
 MAX_BODY = 26 * 1024 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 log = logging.getLogger(__name__)
-DELIVERIES = Counter("wavegate_webhook_deliveries", "Webhook deliveries by event and outcome",
-                     ("event", "outcome"))
 
 
 def signature_valid(body: bytes, header: str | None, secrets: tuple[str, ...]) -> bool:
@@ -68,7 +70,8 @@ def signature_valid(body: bytes, header: str | None, secrets: tuple[str, ...]) -
 
 
 def _answer(status: int, outcome: str, event_name: str, **body: Any) -> Response:
-    DELIVERIES.labels(event_name or "-", outcome).inc()
+    start = getattr(g, "wavegate_start", None)
+    metrics.record_delivery(event_name, outcome, time.monotonic() - start if start is not None else None)
     if status == 204:
         return Response(status=204)
     response = jsonify({"status": outcome, **body})
@@ -76,22 +79,25 @@ def _answer(status: int, outcome: str, event_name: str, **body: Any) -> Response
     return response
 
 
-def create_app(settings: Settings | None = None, *, connection: redis.Redis | None = None) -> Flask:
-    """The Flask application. ``settings`` default to ``Settings.from_env()`` (a ``ConfigError``
-    then names the bad variable); ``connection`` defaults to a client for ``settings.redis_url``.
+def create_app(settings: Settings | SetupSettings | None = None, *,
+               connection: redis.Redis | None = None) -> Flask:
+    """The Flask application. ``settings`` default to ``Settings.from_env(allow_setup=True)`` (a
+    ``ConfigError`` then names the bad variable and the process exits); ``SetupSettings`` give the
+    setup-mode application. ``connection`` defaults to a client for ``settings.redis_url``.
     Under gunicorn: ``service.webhook:create_app()``."""
     if settings is None:
         try:
-            settings = Settings.from_env()
+            settings = Settings.from_env(allow_setup=True)
         except ConfigError as exc:
             # One clear line, not a traceback, when gunicorn imports the app.
             raise SystemExit(f"wavegate: configuration error: {exc}") from None
     configure(settings.log_level, settings.secret_values)
+    if isinstance(settings, SetupSettings):
+        return _setup_app(settings)
     connection = connection if connection is not None else queueing.connect(settings.redis_url, timeout=2.0)
     queue = queueing.make_queue(settings.queue_name, connection)
 
-    app = Flask("wavegate")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app = _base_app()
     app.extensions["wavegate"] = {"settings": settings, "redis": connection, "queue": queue}
 
     @app.post("/webhook")
@@ -128,10 +134,6 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
                        number=kwargs.get("number") or kwargs.get("issue"), sha=kwargs.get("head_sha")):
                 return _enqueue(connection, queue, decision, delivery_id, event_name)
 
-    @app.get("/livez")
-    def livez() -> Response:
-        return jsonify({"status": "ok"})
-
     @app.get("/readyz")
     def readyz() -> Response:
         try:
@@ -143,12 +145,54 @@ def create_app(settings: Settings | None = None, *, connection: redis.Redis | No
         return jsonify({"status": "ok"})
 
     @app.get("/metrics")
-    def metrics() -> Response:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-            return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+    def metrics_page() -> Response:
+        body, content_type = metrics.exposition(metrics.QueueDepth(connection, settings.queue_name))
+        return Response(body, content_type=content_type)
+
+    return app
+
+
+def _base_app() -> Flask:
+    """What both modes share: the body limit, the clock for the acknowledgement latency, /livez."""
+    app = Flask("wavegate")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+
+    @app.before_request
+    def start_clock() -> None:
+        g.wavegate_start = time.monotonic()
+
+    @app.get("/livez")
+    def livez() -> Response:
+        return jsonify({"status": "ok"})
+
+    return app
+
+
+def _setup_app(settings: SetupSettings) -> Flask:
+    from .setup import blueprint  # the setup page exists only in setup mode
+
+    app = _base_app()
+    app.extensions["wavegate"] = {"settings": settings}
+    app.register_blueprint(blueprint(settings))
+    event(log, "setup_mode", github=settings.github_web_url, env_file=str(settings.env_file))
+
+    @app.post("/webhook")
+    @app.post("/")
+    def webhook() -> Response:
+        # GitHub records a failed delivery, which can be redelivered once the App is configured.
+        return _answer(503, "not configured: register the App at / and restart",
+                       request.headers.get("X-GitHub-Event", ""))
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        response = jsonify({"status": "setup: register the App at / and restart"})
+        response.status_code = 503
+        return response
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
 
     return app
 

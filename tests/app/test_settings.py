@@ -106,3 +106,16 @@ def test_entry_points_stop_with_one_line_and_no_traceback(command):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "APP_ID" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_the_env_file_fills_in_what_the_environment_lacks(tmp_path, monkeypatch):
+    from service.settings import process_environment, read_env_file
+
+    path = tmp_path / ".env"
+    path.write_text("# written by the setup page\nexport APP_ID='77'\nLOG_LEVEL=\"debug\"\n\nnot a line\n")
+    assert read_env_file(path) == {"APP_ID": "77", "LOG_LEVEL": "debug"}
+    monkeypatch.setenv("ENV_FILE", str(path))
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    merged = process_environment()
+    assert merged["APP_ID"] == "77" and merged["LOG_LEVEL"] == "ERROR"  # the environment wins
+    assert read_env_file(tmp_path / "missing") == {}

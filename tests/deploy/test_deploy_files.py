@@ -1,0 +1,189 @@
+"""The deploy artefacts: compose file valid (compose-spec), Kubernetes manifests valid (strict
+schemas of Kubernetes 1.30), web and worker separate, probes, Redis from a Secret, one non-root image
+for both roles, and a Procfile whose entry points import."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+import subprocess
+import sys
+
+import compose_spec
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+DEPLOY = ROOT / "deploy"
+K8S_VERSION = "1.30.0"
+WEB_COMMAND = ["gunicorn", "-c", "deploy/gunicorn.conf.py", "service.webhook:create_app()"]
+WORKER_COMMAND = ["python", "-m", "workers"]
+
+
+def k8s_docs() -> list[tuple[str, dict]]:
+    return [(path.name, doc) for path in sorted((DEPLOY / "k8s").glob("*.yaml"))
+            for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def deployments() -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for _, doc in k8s_docs() if doc["kind"] == "Deployment"}
+
+
+def container(deployment: dict) -> dict:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+
+
+# ------------------------------------------------------------------ compose
+
+def test_compose_file_is_valid():
+    parsed = compose_spec.PyCompose.from_yaml((DEPLOY / "compose.yaml").read_text())
+    assert set(parsed.service_names()) == {"redis", "web", "worker"}
+
+
+def test_the_validator_rejects_a_broken_compose_file():
+    broken = (DEPLOY / "compose.yaml").read_text().replace("    image: wavegate:latest\n    command:",
+                                                           "    imagex: wavegate:latest\n    command:")
+    with pytest.raises(ValueError):
+        compose_spec.PyCompose.from_yaml(broken)
+
+
+def test_compose_runs_both_roles_from_one_image_on_one_redis():
+    services = compose()["services"]
+    assert services["web"]["image"] == services["worker"]["image"]
+    assert services["web"]["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert services["worker"]["command"] == WORKER_COMMAND
+    assert services["web"].get("command") is None  # the image's default command serves webhooks
+    for role in ("web", "worker"):
+        assert services[role]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert services[role]["depends_on"]["redis"]["condition"] == "service_healthy"
+        # the setup page's .env is shared through the config volume
+        assert services[role]["environment"]["ENV_FILE"] == "/config/.env"
+        assert any(v.split(":")[:2] == ["config", "/config"] for v in services[role]["volumes"])
+    assert "/livez" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+# ------------------------------------------------------------------ Kubernetes
+
+@pytest.mark.parametrize(("name", "doc"), k8s_docs(), ids=[f"{n}:{d['kind']}" for n, d in k8s_docs()])
+def test_kubernetes_manifest_is_valid(name, doc):
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_the_validator_rejects_a_broken_manifest():
+    doc = deployments()["wavegate-web"]
+    broken = yaml.safe_load(yaml.safe_dump(doc))
+    broken["spec"]["replicas"] = "2"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
+    broken = yaml.safe_load(yaml.safe_dump(doc))
+    container(broken)["livenessProbe"]["httpGett"] = container(broken)["livenessProbe"].pop("httpGet")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
+
+
+def test_web_and_worker_are_separate_deployments_from_one_image():
+    found = deployments()
+    web, worker = found["wavegate-web"], found["wavegate-worker"]
+    assert container(web)["image"] == container(worker)["image"]
+    assert container(web)["args"] == WEB_COMMAND
+    assert container(worker)["args"] == WORKER_COMMAND
+    # separate selectors: the worker count scales without touching web
+    assert web["spec"]["selector"] != worker["spec"]["selector"]
+    assert web["spec"]["replicas"] >= 1 and worker["spec"]["replicas"] >= 1
+
+
+def test_web_has_liveness_and_readiness_probes_and_a_service():
+    web = container(deployments()["wavegate-web"])
+    assert web["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    port_names = {p["name"] for p in web["ports"]}
+    assert web["livenessProbe"]["httpGet"]["port"] in port_names
+    services = [d for _, d in k8s_docs() if d["kind"] == "Service" and d["metadata"]["name"] == "wavegate-web"]
+    assert services and services[0]["spec"]["selector"] == deployments()["wavegate-web"]["spec"]["selector"][
+        "matchLabels"]
+
+
+def test_redis_connection_and_credentials_come_from_a_secret():
+    secrets = {d["metadata"]["name"]: d for _, d in k8s_docs() if d["kind"] == "Secret"}
+    for name in ("wavegate-web", "wavegate-worker"):
+        c = container(deployments()[name])
+        assert not any(e["name"] == "REDIS_URL" and "value" in e for e in c.get("env", [])), \
+            "REDIS_URL must not be a literal value"
+        from_secret = {ref["secretRef"]["name"] for ref in c.get("envFrom", []) if "secretRef" in ref}
+        by_key = {e["valueFrom"]["secretKeyRef"]["name"] for e in c.get("env", [])
+                  if e["name"] == "REDIS_URL" and "secretKeyRef" in e.get("valueFrom", {})}
+        assert by_key or any("REDIS_URL" in secrets.get(s, {}).get("stringData", {}) for s in from_secret)
+        assert any({"APP_ID", "WEBHOOK_SECRET", "PRIVATE_KEY"} <= set(secrets.get(s, {}).get("stringData", {}))
+                   for s in from_secret)
+
+
+def test_pods_run_as_non_root():
+    for name in ("wavegate-web", "wavegate-worker"):
+        security = deployments()[name]["spec"]["template"]["spec"]["securityContext"]
+        assert security["runAsNonRoot"] is True and security["runAsUser"] != 0
+
+
+# ------------------------------------------------------------------ image
+
+def dockerfile() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", (DEPLOY / "Dockerfile").read_text())
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
+            for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_the_image_runs_as_a_non_root_user():
+    users = [arg.strip() for op, arg in dockerfile() if op == "USER"]
+    assert users and users[-1] not in ("root", "0") and not users[-1].startswith("0:")
+    runs = " ".join(arg for op, arg in dockerfile() if op == "RUN")
+    assert re.search(rf"useradd .*--uid 10001 {users[-1]}\b", runs)
+
+
+def test_the_image_serves_webhooks_by_default_and_contains_what_both_roles_need():
+    ops = dockerfile()
+    cmd = [arg for op, arg in ops if op == "CMD"][-1]
+    assert yaml.safe_load(cmd) == WEB_COMMAND
+    copied = " ".join(arg for op, arg in ops if op == "COPY")
+    for needed in ("service", "workers", "deploy/gunicorn.conf.py", "app.yml", "pyproject.toml"):
+        assert needed in copied, needed
+    assert not [arg for op, arg in ops if op == "ENTRYPOINT"], "the role is chosen by the command alone"
+
+
+# ------------------------------------------------------------------ Procfile
+
+def procfile() -> dict[str, list[str]]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return {name: shlex.split(command) for name, command in (line.split(":", 1) for line in lines if line.strip())}
+
+
+def test_procfile_has_web_and_worker():
+    procs = procfile()
+    assert set(procs) == {"web", "worker"}
+    assert procs["web"] == WEB_COMMAND
+    assert procs["worker"] == WORKER_COMMAND
+
+
+def test_procfile_entry_points_import():
+    module, _, call = procfile()["web"][-1].partition(":")
+    assert callable(getattr(importlib.import_module(module), call.removesuffix("()")))
+    assert importlib.util.find_spec(procfile()["worker"][-1]) is not None
+    result = subprocess.run([sys.executable, "-m", "workers", "--help"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and "--burst" in result.stdout
+
+
+def test_gunicorn_config_loads(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--check-config",
+                             "--print-config", "service.webhook:create_app()"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent/.env",
+                                                  "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "child_exit" in result.stdout and "on_starting" in result.stdout
