@@ -67,3 +67,28 @@ def runs_per_head(snapshot: dict) -> dict[str, int]:
     heads = {pr["head_sha"]: pr["number"] for pr in snapshot["pulls"]}
     return {f"#{heads[sha]}": sum(1 for r in runs if r["name"] in OUR_CHECKS)
             for sha, runs in snapshot["check_runs"].items() if sha in heads}
+
+
+def duplicate_runs(snapshot: dict) -> list[str]:
+    """Runs of one of our checks created twice on one SHA. Wavegate creates each check once per
+    head and PATCHes it afterwards; only a ``rerequested`` event may add a run, and the fault
+    scenarios send none."""
+    found = []
+    for sha, runs in snapshot["check_runs"].items():
+        names = Counter(r["name"] for r in runs if r["name"] in OUR_CHECKS)
+        found += [f"{n} {name} runs on {sha[:7]}" for name, n in names.items() if n > 1]
+    return found
+
+
+def differences(clean: dict, other: dict) -> list[str]:
+    """One line per part of ``normalise`` that differs between two snapshots (empty when equal)."""
+    a, b = normalise(clean), normalise(other)
+    out = []
+    for key in a:
+        if key == "checks":
+            for head in sorted(set(a[key]) | set(b[key])):
+                if a[key].get(head) != b[key].get(head):
+                    out.append(f"checks {head}: {a[key].get(head)} != {b[key].get(head)}")
+        elif a[key] != b.get(key):
+            out.append(f"{key}: {a[key]} != {b.get(key)}")
+    return out

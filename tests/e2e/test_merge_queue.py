@@ -2,16 +2,13 @@
 the queue quickly, with no check left pending on the merge-group commit, and passes once wave 1
 merged (DESIGN §3.4, cases/merge-queue-checks.md)."""
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-from demo.stack import Stack, wait_until
+from demo.stack import wait_until
 
-from .conftest import REDIS_URL
+from .conftest import running_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/queue"
@@ -28,13 +25,7 @@ agents:
 
 @pytest.fixture(scope="module")
 def stack(request):
-    workdir = Path(tempfile.mkdtemp(prefix="wavegate-e2e-mq-"))
-    with Stack(workdir, redis_url=REDIS_URL) as running:
-        yield running
-    if request.session.testsfailed:
-        print(f"process logs kept in {workdir}/logs")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    yield from running_stack(request, "wavegate-e2e-mq-")
 
 
 def group_runs(snapshot: dict) -> dict[str, list[dict]]:

@@ -2,17 +2,13 @@
 Redis. GitHub's end state is asserted, then compared with runs whose deliveries were duplicated or
 reordered: the same end state, and no object twice."""
 
-import shutil
-import tempfile
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from demo.scenario import Scenario, Transcript
-from demo.stack import Stack
 
-from .conftest import REDIS_URL
+from .conftest import running_stack
 from .end_state import duplicates, normalise
 
 pytestmark = pytest.mark.e2e
@@ -21,13 +17,7 @@ AGENTS = ("security", "architecture", "arch-perf", "testing")
 
 @pytest.fixture(scope="module")
 def stack(request):
-    workdir = Path(tempfile.mkdtemp(prefix="wavegate-e2e-"))
-    with Stack(workdir, redis_url=REDIS_URL) as running:
-        yield running
-    if request.session.testsfailed:
-        print(f"process logs kept in {workdir}/logs")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    yield from running_stack(request, "wavegate-e2e-")
 
 
 def play(stack, repo: str) -> tuple[Scenario, dict]:
