@@ -81,7 +81,9 @@ def _without_skipped(ctx: PlanContext) -> Plan:
 def check_pull(gh: GitHubPort, repo: str, number: int, head_sha: str | None = None, *,
                job_id: str | None = None) -> str:
     """Territory check and wave gate for one PR on its current head (``pull_request`` opened,
-    synchronize, reopened, edited, ready_for_review).
+    synchronize, reopened, edited with ``changes.base`` — GitHub's file list is then the diff
+    against the new base —, ready_for_review, converted_to_draft). Drafts are checked like any
+    PR, so marking one ready never waits for a new event.
 
     ``head_sha`` is the payload's head; when the PR has moved on the work is dropped
     (``"stale"``), and the head is re-read again just before writing. When the PR's state changed

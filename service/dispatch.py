@@ -7,6 +7,7 @@ the core decides; anything already right is left alone, so running it twice writ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -18,7 +19,6 @@ from . import checks
 from .core import gates, markers, report, territory
 from .core import plan as core_plan
 from .core.model import (
-    GATE_CHECK,
     Agent,
     AgentPR,
     AgentRow,
@@ -38,10 +38,12 @@ from .github import GitHubPort
 from .plans import (
     WRITE_ROLES,
     PlanContext,
+    body_expansions,
     find_dashboard,
     is_dispatch_issue,
     load_config,
     load_pulls,
+    scope_expansions,
 )
 from .records import CommentData, IssueData, PullData
 
@@ -52,6 +54,12 @@ FOLLOW_DELAY = 1.0  # seconds, times the attempt number
 sleep = time.sleep  # replaced by tests
 
 _GATES_MARKER = re.compile(r"<!-- wavegate-gates (?P<json>\{.*?\}) -->")
+# What the dashboard remembers for level-triggered side effects: agent digests (to name the agents
+# an amendment changed), the base head each PR's branch was last updated to (so update-branch is
+# tried at most once per PR and base head, never in a loop) and which one-off comments exist.
+_MEMO_MARKER = re.compile(r"<!-- wavegate-memo (?P<json>\{.*?\}) -->")
+_PR_MARKER_LINE = re.compile(r"<!--\s*wavegate\s+issue=[^>]*?-->")
+_SCOPE_SECTION = re.compile(r"^##\s+Scope expansions\s*$", re.IGNORECASE | re.MULTILINE)
 _UNLOCK_MARKER = "<!-- wavegate-unlocked issue={issue} agent={agent} -->"
 _REMOVED_MARKER = "<!-- wavegate-removed issue={issue} agent={agent} -->"
 
@@ -79,14 +87,37 @@ def recorded_signature(body: str | None) -> dict[str, str] | None:
     return value if isinstance(value, dict) else None
 
 
+def _hidden_json(value: dict[str, Any]) -> str:
+    # "--" would end the HTML comment early; a JSON escape keeps the value intact.
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).replace("--", "-\\u002d")
+
+
+def recorded_memo(body: str | None) -> dict[str, Any]:
+    """The memo (``agents``, ``updated``, ``commented``) the dashboard ``body`` carries, or {}."""
+    match = _MEMO_MARKER.search(body or "")
+    if match is None:
+        return {}
+    try:
+        value = json.loads(match["json"])
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def publish_dashboard(gh: GitHubPort, repo: str, issue: int, state: DashboardState,
-                      existing: CommentData | None, signature: dict[str, str] | None = None) -> CommentData:
+                      existing: CommentData | None, signature: dict[str, str] | None = None,
+                      memo: dict[str, Any] | None = None) -> CommentData:
     """Create the dashboard comment, or edit it in place only when its content changed.
-    ``signature`` (``gate_signature``) is carried in a hidden marker at the end."""
+    ``signature`` (``gate_signature``) and ``memo`` are carried in hidden markers at the end; with
+    ``memo`` None the existing comment's memo is kept (a notice or a problem list must not make
+    the plan forget which branch updates and comments were already made)."""
     body = report.dashboard(state)
     if signature is not None:
-        text = json.dumps(signature, sort_keys=True, separators=(",", ":")).replace("--", "-\\u002d")
-        body += f"<!-- wavegate-gates {text} -->\n"
+        body += f"<!-- wavegate-gates {_hidden_json(signature)} -->\n"
+    if memo is None:
+        memo = recorded_memo(existing.body if existing else None)
+    if memo:
+        body += f"<!-- wavegate-memo {_hidden_json(memo)} -->\n"
     if existing is None:
         return gh.create_comment(repo, issue, body)
     if existing.body != body:
@@ -191,12 +222,20 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
     skipped = frozenset(carried.skipped | add_skipped) & frozenset(plan.names)
     cancelled = carried.cancelled or cancel
     amendments = carried.amendments
+    memo = recorded_memo(existing.body if existing else None)
+    digests = {a.name: agent_digest(a) for a in plan.agents}
     old_hash = raw.get("plan_hash")
     if old_hash and old_hash != ctx.hash:
         old_names = set((raw.get("prs") or {}).keys())
+        old_digests = memo.get("agents") if isinstance(memo.get("agents"), dict) else {}
+        changed = tuple(n for n in plan.names if n in old_digests and old_digests[n] != digests[n])
         amendments += (Amendment(old_hash=old_hash, new_hash=ctx.hash,
                                  added=tuple(n for n in plan.names if n not in old_names),
-                                 removed=tuple(sorted(old_names - set(plan.names))), at=_now()),)
+                                 removed=tuple(sorted(old_names - set(plan.names))), changed=changed,
+                                 at=_now()),)
+    updates = {str(k): str(v) for k, v in (memo.get("updated") or {}).items()} \
+        if isinstance(memo.get("updated"), dict) else {}
+    commented = {str(c) for c in memo.get("commented") or () if isinstance(c, str | int)}
     removed_names = {n for a in amendments for n in a.removed} - set(plan.names)
     removed = _removed_pulls(gh, ctx, removed_names)
 
@@ -218,37 +257,45 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
     decisions = gates.evaluate(plan, prs, skipped, cancelled, frozenset(removed))
     matcher = territory.PlanMatcher(plan, cfg)
     verdicts: dict[str, str] = {}
+    expansions: dict[str, tuple[str, ...]] = {
+        name: body_expansions(p.body) for name, p in ctx.pulls.items() if p.state != "open"}
     written = 0
     for agent in plan.agents:
         pull = ctx.pulls.get(agent.name)
         if pull is None or pull.state != "open" or not pull.number:  # number 0: a dry-run placeholder
             continue
+        if agent.name not in fresh:
+            _refresh_prompt(gh, ctx, agent, pull)
         runs_before = None if agent.name in fresh else gh.check_runs(repo, pull.head_sha)
-        previous_gate = checks.our_runs(gh, runs_before or ()).get(GATE_CHECK)
         changes = (ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
                    if fresh.get(agent.name) == pull.head_sha else gh.pull_changes(repo, pull))
         verdict = territory.classify_agent_pr(plan, agent.name, changes, prs, cfg, matcher)
         verdicts[agent.name] = verdict.conclusion.value
+        expansions[agent.name] = scope_expansions(gh, repo, pull, changes)
         decision = decisions[agent.name]
         outs = [report.territory_output(verdict), report.gate_output(decision, plan, prs=prs)]
         n = checks.post(gh, repo, pull.head_sha, outs, number=pull.number, runs=runs_before or ())
         written += n or 0
-        if (decision.state is GateState.UNLOCKED and previous_gate is not None
-                and previous_gate.conclusion != "success" and gates.dependencies(plan)[agent.name]):
-            _unlock(gh, ctx, agent, pull, decision, prs, matcher, base)
+        # Level-triggered: whatever the previous run managed before it stopped, an unlocked PR
+        # ends with its comment and (once per base head) an update from the base.
+        if decision.state is GateState.UNLOCKED and gates.dependencies(plan)[agent.name]:
+            _unlock(gh, ctx, agent, pull, decision, prs, matcher, base, base_sha, updates, commented)
     for name, pull in removed.items():
-        _retire(gh, ctx, name, pull, decisions.get(name))
+        _retire(gh, ctx, name, pull, decisions.get(name), commented)
 
     rows = tuple(
         AgentRow(agent=a.name, wave=a.wave, territory=a.territory,
                  pr=prs.get(a.name, AgentPR(agent=a.name)), territory_conclusion=verdicts.get(a.name),
-                 gate=decisions.get(a.name))
+                 gate=decisions.get(a.name), scope_expansions=expansions.get(a.name, ()))
         for a in plan.agents
     )
     dispatched_at = carried.dispatched_at or (_now() if ctx.pulls else None)
     state = DashboardState(issue=issue, plan=plan, plan_hash=ctx.hash, rows=rows, cancelled=cancelled,
                            skipped=skipped, amendments=amendments, dispatched_at=dispatched_at)
-    publish_dashboard(gh, repo, issue, state, existing, gate_signature(prs, decisions))
+    open_numbers = {str(p.number) for p in ctx.pulls.values() if p.state == "open"}
+    memo = {"agents": digests, "updated": {k: v for k, v in sorted(updates.items()) if k in open_numbers},
+            "commented": sorted(commented)}
+    publish_dashboard(gh, repo, issue, state, existing, gate_signature(prs, decisions), memo)
     done = bool(plan.agents) and all(prs.get(a.name, AgentPR(a.name)).state is PrState.MERGED
                                      or a.name in skipped for a in plan.agents)
     if done and cfg.close_issue_when_done and not cancelled:
@@ -274,6 +321,52 @@ def _dispatch_agent(gh: GitHubPort, ctx: PlanContext, agent: Agent, base: str, b
     return pull, created
 
 
+def agent_digest(agent: Agent) -> str:
+    """12 hex digits over what an amendment can change for one agent: territory, findings,
+    do_not_modify, wave and after (not its position or line in the issue)."""
+    meaning = {"territory": list(agent.territory), "findings": list(agent.findings),
+               "do_not_modify": list(agent.do_not_modify), "wave": agent.wave, "after": list(agent.after)}
+    text = json.dumps(meaning, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _prompt_part(body: str) -> tuple[str, str] | None:
+    """A PR body split after its dispatch marker: (prompt, what follows), or None without one."""
+    match = _PR_MARKER_LINE.search(body)
+    if match is None:
+        return None
+    return body[: match.end()], body[match.end():]
+
+
+def _same_prompt(old: str, new: str) -> bool:
+    # The marker's plan hash changes with any amendment; alone it is no reason to rewrite a body.
+    def norm(text: str) -> str:
+        return _PR_MARKER_LINE.sub("<!-- wavegate -->", text.replace("\r\n", "\n")).strip()
+    return norm(old) == norm(new)
+
+
+def _refresh_prompt(gh: GitHubPort, ctx: PlanContext, agent: Agent, pull: PullData) -> None:
+    """Rewrite an open agent PR's dispatch prompt when the plan changed what it says (``PATCH
+    /pulls/{n}``), only then. What the agent added after the marker stays, and a ``## Scope
+    expansions`` section written inside the prompt is moved after it, never lost."""
+    if pull.state != "open" or not pull.number:
+        return
+    new = report.dispatch_prompt(ctx.plan, agent.name, ctx.issue.number, ctx.hash, ctx.config)
+    parts = _prompt_part(pull.body or "")
+    if parts is None:
+        log.info("#%s: no dispatch marker in the body; the prompt is left alone", pull.number)
+        return
+    old, rest = parts
+    if _same_prompt(old, new):
+        return
+    section = _SCOPE_SECTION.search(old)
+    if section is not None and not _SCOPE_SECTION.search(rest):
+        end = _PR_MARKER_LINE.search(old, section.end())
+        kept = old[section.start(): end.start() if end else len(old)].strip()
+        rest = "\n\n" + kept + "\n" + rest
+    gh.edit_pull_body(ctx.repo, pull.number, new.rstrip("\n") + rest)
+
+
 def _removed_pulls(gh: GitHubPort, ctx: PlanContext, names: set[str]) -> dict[str, PullData]:
     numbers = ctx.state.get("prs") or {}
     out = {}
@@ -294,35 +387,52 @@ def _removed_pulls(gh: GitHubPort, ctx: PlanContext, names: set[str]) -> dict[st
 
 
 def _retire(gh: GitHubPort, ctx: PlanContext, name: str, pull: PullData,
-            decision: GateDecision | None) -> None:
-    """A removed agent's open PR: a failing gate, and one comment saying why."""
+            decision: GateDecision | None, commented: set[str]) -> None:
+    """A removed agent's open PR: a failing gate, and exactly one comment saying why (looked for
+    by its marker unless the memo already records it, so a run that stopped in between heals)."""
     if pull.state != "open":
         return
     decision = decision or GateDecision(agent=name, wave=1, state=GateState.REMOVED)
-    written = checks.post(gh, ctx.repo, pull.head_sha, [report.gate_output(decision, None)],
-                          number=pull.number)
-    if written:
-        marker = _REMOVED_MARKER.format(issue=ctx.issue.number, agent=name)
-        if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
-            gh.create_comment(ctx.repo, pull.number,
-                              report.removed_agent_comment(name, ctx.issue.number) + "\n" + marker)
+    checks.post(gh, ctx.repo, pull.head_sha, [report.gate_output(decision, None)], number=pull.number)
+    key = f"removed:{pull.number}"
+    if key in commented:
+        return
+    marker = _REMOVED_MARKER.format(issue=ctx.issue.number, agent=name)
+    if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
+        gh.create_comment(ctx.repo, pull.number,
+                          report.removed_agent_comment(name, ctx.issue.number) + "\n" + marker)
+    commented.add(key)
 
 
 def _unlock(gh: GitHubPort, ctx: PlanContext, agent: Agent, pull: PullData, decision: GateDecision,
-            prs: dict[str, AgentPR], matcher: territory.PlanMatcher, base: str) -> None:
-    """A PR whose dependencies just merged: update its branch from the base (when configured),
-    comment once, then follow the head move and post both checks on the new head."""
+            prs: dict[str, AgentPR], matcher: territory.PlanMatcher, base: str, base_sha: str,
+            updates: dict[str, str], commented: set[str]) -> None:
+    """An unlocked PR with dependencies, on every reconcile (level-triggered, idempotent):
+
+    - when ``update_branches`` is on and its head does not contain the base head ``base_sha``:
+      ``update-branch`` with ``expected_head_sha``, at most once per (PR, base head) — ``updates``
+      (PR number → base head last tried) is the memo that stops a conflicting branch from being
+      retried forever; a 422 (head moved, or nothing to merge) is logged, not an error;
+    - an unlock comment, unless one (found by its marker) already exists;
+    - after a successful update, follow the head move and post both checks on the new head
+      (GitHub sends the resulting ``synchronize`` with the App as sender, which is ignored)."""
     updated = False
-    if ctx.config.update_branches:
-        try:
-            gh.update_branch(ctx.repo, pull.number, pull.head_sha)
-            updated = True
-        except Conflict as exc:  # already up to date, or the head moved meanwhile
-            log.info("#%s: branch not updated: %s", pull.number, exc)
-    marker = _UNLOCK_MARKER.format(issue=ctx.issue.number, agent=agent.name)
-    if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
-        text = report.unlock_comment(decision, ctx.plan, prs=prs, updated_from=base if updated else None)
-        gh.create_comment(ctx.repo, pull.number, text + "\n" + marker)
+    key = str(pull.number)
+    if ctx.config.update_branches and updates.get(key) != base_sha:
+        if not gh.contains(ctx.repo, base_sha, pull.head_sha):
+            try:
+                gh.update_branch(ctx.repo, pull.number, pull.head_sha)
+                updated = True
+            except Conflict as exc:  # the head moved meanwhile, or a merge conflict
+                log.info("#%s: branch not updated: %s", pull.number, exc)
+        updates[key] = base_sha
+    comment_key = f"unlocked:{pull.number}"
+    if comment_key not in commented:
+        marker = _UNLOCK_MARKER.format(issue=ctx.issue.number, agent=agent.name)
+        if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
+            text = report.unlock_comment(decision, ctx.plan, prs=prs, updated_from=base if updated else None)
+            gh.create_comment(ctx.repo, pull.number, text + "\n" + marker)
+        commented.add(comment_key)
     if not updated:
         return
     moved = None

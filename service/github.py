@@ -80,6 +80,7 @@ class GitHubPort(Protocol):
     def create_comment(self, repo: str, issue: int, body: str) -> CommentData: ...
     def edit_comment(self, repo: str, comment_id: int, body: str) -> CommentData: ...
     def add_reaction(self, repo: str, comment_id: int, content: str) -> None: ...
+    def edit_pull_body(self, repo: str, number: int, body: str) -> PullData: ...
     def update_branch(self, repo: str, number: int, expected_head_sha: str) -> None: ...
     def close_issue(self, repo: str, number: int) -> None: ...
 
@@ -196,7 +197,7 @@ def _pull(d: dict[str, Any]) -> PullData:
         body=d.get("body"), merged=bool(d.get("merged") or d.get("merged_at")),
         merged_at=_dt(d.get("merged_at")), merge_commit_sha=d.get("merge_commit_sha"),
         created_at=_dt(d.get("created_at")), changed_files=d.get("changed_files"),
-        user=(d.get("user") or {}).get("login"),
+        user=(d.get("user") or {}).get("login"), draft=bool(d.get("draft")),
     )
 
 
@@ -551,6 +552,15 @@ class PyGithubPort:
         self._write("POST", f"/repos/{repo}/issues/comments/{comment_id}/reactions",
                     {"content": content})
 
+    def edit_pull_body(self, repo: str, number: int, body: str) -> PullData:
+        """``PATCH /repos/{repo}/pulls/{n}`` with ``body`` only (title, state and base untouched).
+        Returns the updated PR."""
+        d = self._write("PATCH", f"/repos/{repo}/pulls/{number}", {"body": body})
+        if d is None:  # dry run
+            return PullData(number=number, state="open", head_ref="", head_sha="", base_ref="",
+                            head_repo=repo, base_repo=repo, body=body)
+        return _pull(d)
+
     def update_branch(self, repo: str, number: int, expected_head_sha: str) -> None:
         """``PUT /repos/{repo}/pulls/{n}/update-branch`` with ``expected_head_sha`` (a moved head
         gives 422 → ``Conflict``)."""
@@ -576,8 +586,9 @@ def integration(settings: Any, **overrides: Any) -> GithubIntegration:
         "auth": Auth.AppAuth(int(settings.app_id), settings.private_key),
         "base_url": getattr(settings, "github_api_url", None) or "https://api.github.com",
         "retry": default_retry(), "per_page": PER_PAGE, "lazy": True,
-        # pacing is ours (service.pacing); PyGithub's own write throttle would double it
-        "seconds_between_writes": None,
+        # Pacing is ours (service.pacing: writes, shared across worker processes). PyGithub's own
+        # throttles would double it, and its 0.25 s between *all* requests costs a check seconds.
+        "seconds_between_writes": None, "seconds_between_requests": None,
     }
     kwargs.update(overrides)
     return GithubIntegration(**kwargs)

@@ -33,7 +33,9 @@ class IssueData:
 class PullData:
     """A pull request. ``head_repo`` / ``base_repo`` are ``owner/name`` full names (``head_repo``
     is None when the fork was deleted); ``merged`` follows ``merged_at`` (list payloads carry no
-    ``merged`` field). ``changed_files`` is None when the payload did not carry it (lists)."""
+    ``merged`` field). ``changed_files`` is None when the payload did not carry it (lists).
+    ``draft`` is informational: both checks are posted on drafts too (a draft is still checked,
+    so marking it ready never waits for a fresh event)."""
 
     number: int
     state: str
@@ -50,6 +52,7 @@ class PullData:
     created_at: datetime | None = None
     changed_files: int | None = None
     user: str | None = None
+    draft: bool = False
 
     @property
     def same_repo(self) -> bool:

@@ -54,6 +54,7 @@ class Pull:
     head_repo: str | None = None
     user: str = "wavegate[bot]"
     changed_files: dict[str, int] = field(default_factory=dict)  # head sha → override
+    draft: bool = False
 
 
 def _pages(n: int) -> int:
@@ -80,6 +81,7 @@ class FakeGitHub:
         self.run_outputs: dict[int, list[CheckOutput]] = {}
         self.roles: dict[str, str] = {}
         self.config_text: str | None = None
+        self.texts: dict[tuple[str, str], str] = {}  # (commit sha, path) → file text
         self.reactions: list[tuple[int, str]] = []
         self.calls: list[tuple[str, str]] = []
         self.faults: list[Fault] = []
@@ -161,7 +163,8 @@ class FakeGitHub:
                 tree[f.path] = self._blob(f.path)
         new = self._commit(tree, (p.head_sha,), sha)
         p.head_sha = new
-        self.branches[p.head_ref] = new
+        if p.head_repo == self.repo:  # a fork's branch lives in the fork, not here
+            self.branches[p.head_ref] = new
         self.pull_files[(number, new)] = list(files)
         if changed_files is not None:
             p.changed_files[new] = changed_files
@@ -179,6 +182,13 @@ class FakeGitHub:
         p.state, p.merged, p.merged_at, p.merge_commit_sha = "closed", True, self._tick(), sha
         return sha
 
+    def retarget(self, number: int, base: str, files: list[ChangedFile]) -> None:
+        """``pull_request`` ``edited`` with ``changes.base``: the PR now targets ``base`` and
+        GitHub's file list for the same head is ``files`` (the diff against the new merge base)."""
+        p = self.pulls[number]
+        p.base_ref, p.base_sha = base, self.branches[base]
+        self.pull_files[(number, p.head_sha)] = list(files)
+
     def close(self, number: int) -> None:
         self.pulls[number].state = "closed"
 
@@ -191,8 +201,11 @@ class FakeGitHub:
         """A PR opened by a person (or from a fork when ``fork``)."""
         base = base or self.default_branch
         base_sha = self.branches[base]
-        head_sha = self.branches.get(head_ref) or self._commit(self.commits[base_sha].tree, (base_sha,))
-        self.branches.setdefault(head_ref, head_sha)
+        if fork:
+            head_sha = self._commit(self.commits[base_sha].tree, (base_sha,))
+        else:
+            head_sha = self.branches.get(head_ref) or self._commit(self.commits[base_sha].tree, (base_sha,))
+            self.branches.setdefault(head_ref, head_sha)
         number = self._new_number()
         self.pulls[number] = Pull(number, head_ref, head_sha, base, base_sha, f"PR {number}", body,
                                   created_at=self._tick(), head_repo="fork/r" if fork else self.repo,
@@ -237,7 +250,7 @@ class FakeGitHub:
             number=p.number, state=p.state, head_ref=p.head_ref, head_sha=p.head_sha,
             base_ref=p.base_ref, head_repo=p.head_repo, base_repo=self.repo, title=p.title, body=p.body,
             merged=p.merged, merged_at=p.merged_at, merge_commit_sha=p.merge_commit_sha,
-            created_at=p.created_at, user=p.user,
+            created_at=p.created_at, user=p.user, draft=p.draft,
             changed_files=None if listed else p.changed_files.get(
                 p.head_sha, len(self.pull_files.get((p.number, p.head_sha), []))),
         )
@@ -268,7 +281,9 @@ class FakeGitHub:
     def file_text(self, repo: str, path: str, ref: str | None = None) -> str | None:
         self._read("file_text")
         self._fault("file_text")
-        return self.config_text if path == ".github/wavegate.yml" else None
+        if path == ".github/wavegate.yml" and ref is None:
+            return self.config_text
+        return self.texts.get((ref or self.branches[self.default_branch], path))
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
         self._read("branch_sha")
@@ -449,6 +464,12 @@ class FakeGitHub:
         self._write("add_reaction")
         self._fault("add_reaction")
         self.reactions.append((comment_id, content))
+
+    def edit_pull_body(self, repo: str, number: int, body: str) -> PullData:
+        self._write("edit_pull_body")
+        self._fault("edit_pull_body")
+        self.pulls[number].body = body
+        return self._pulldata(self.pulls[number])
 
     def update_branch(self, repo: str, number: int, expected_head_sha: str) -> None:
         self._write("update_branch")
