@@ -222,10 +222,19 @@ def _table(state: DashboardState) -> list[str]:
     for r in state.rows:
         lines.append(
             f"| {code(r.agent)} | {r.wave} | {_territory_summary(r.territory)} | {_pr_cell(r)} | "
-            f"{_CHECK_WORDS.get(r.territory_conclusion, r.territory_conclusion or '')} | {_gate_cell(r, state)} | "
+            f"{_territory_cell(r)} | {_gate_cell(r, state)} | "
             f"{utc(r.pr.opened_at)} | {utc(r.pr.merged_at)} |"
         )
     return lines
+
+
+def _territory_cell(row: AgentRow) -> str:
+    # Only open PRs are re-checked; a closed or merged PR's verdict is history, not pending.
+    if row.territory_conclusion is None and row.pr.state in (PrState.MERGED, PrState.CLOSED):
+        return "—"
+    if row.territory_conclusion is None and row.pr.state is PrState.MISSING:
+        return "— (no PR yet)"
+    return _CHECK_WORDS.get(row.territory_conclusion, row.territory_conclusion or "")
 
 
 def _expansions(state: DashboardState) -> list[str]:

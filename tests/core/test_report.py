@@ -656,3 +656,20 @@ def test_deleted_case_end_to_end():
     assert out.title == "2 paths outside territory: 1 crossing, 1 forbidden"
     assert "`db/schema.sql` — deleted; on this agent's own DO-NOT-MODIFY list (`/db/schema.sql`)" in out.summary
     assert len(out.annotations) == 2
+
+
+@pytest.mark.parametrize("pr_state, verdict, cell", [
+    (PrState.MERGED, None, "| — |"),
+    (PrState.CLOSED, None, "| — |"),
+    (PrState.MISSING, None, "| — (no PR yet) |"),
+    (PrState.OPEN, None, "| ⏳ pending |"),
+    (PrState.OPEN, "failure", "| ❌ failed |"),
+])
+def test_dashboard_territory_cell_is_pending_only_for_open_prs(pr_state, verdict, cell):
+    plan = Plan(agents=(Agent(name="api", territory=("services/api/",)),))
+    row = AgentRow(agent="api", wave=1, territory=("services/api/",),
+                   pr=AgentPR(agent="api", number=None if pr_state is PrState.MISSING else 7, state=pr_state),
+                   territory_conclusion=verdict)
+    body = report.dashboard(DashboardState(issue=1, plan=plan, plan_hash="h", rows=(row,)))
+    [line] = [line for line in body.splitlines() if line.startswith("| `api`")]
+    assert cell in line
