@@ -16,6 +16,7 @@ from pathlib import Path
 
 import redis
 import requests
+import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github
@@ -85,10 +86,14 @@ class Stack:
         web_port = free_port()
         self.web_url = f"http://127.0.0.1:{web_port}"
         self.webhook_secret = secrets.token_hex(20)
+        manifest = yaml.safe_load((ROOT / "app.yml").read_text())
         self.admin("POST", "/_emulator/apps", json={
             "id": APP_ID, "slug": APP_SLUG, "name": "Wavegate",
             "public_key": self._public_pem, "webhook_url": f"{self.web_url}/webhook",
             "webhook_secret": self.webhook_secret,
+            # As registered from app.yml; check_run and check_suite come with checks: write.
+            "permissions": manifest["default_permissions"],
+            "events": [*manifest["default_events"], "check_run", "check_suite"],
         })
         self.start_web(web_port)
         for i in range(self.rq_workers):
@@ -199,3 +204,11 @@ class Stack:
 
     def drain(self, timeout: float = 30) -> None:
         self.admin("POST", "/_emulator/webhooks/drain", json={"timeout": timeout})
+
+
+def log_lines(workdir: Path) -> list[str]:
+    """Every line every process of a stack wrote (``workdir/logs/*.log``)."""
+    lines: list[str] = []
+    for path in sorted((workdir / "logs").glob("*.log")):
+        lines += path.read_text(errors="replace").splitlines()
+    return lines
