@@ -78,9 +78,13 @@ def test_wave_two_is_refused_by_the_queue_until_wave_one_merged(stack):
     assert not next(p for p in snapshot["pulls"] if p["number"] == prs["web"])["merged"]
     assert refused_after < 15, f"the queue waited {refused_after:.1f} s for a verdict"
 
-    # api through the queue, then web once its gate turned green (Wavegate updates an unlocked
-    # branch from the base, and a push to a queued PR takes it out of the queue, as on GitHub).
+    # api through the queue, then web once it is unlocked: Wavegate turns its gate green, updates
+    # the branch from the base, then comments. A push to a queued PR takes it out of the queue (as
+    # on GitHub), so queue it only after the comment says the update is done.
     for agent in ("api", "web"):
+        if agent == "web":
+            wait_until(lambda: any("wavegate-unlocked" in c.body for c in coordinator.get_issue(prs["web"]).get_comments()),
+                       60, "web's unlock comment")
         wait_until(lambda n=prs[agent]: gate(coordinator, n) == "success", 60, f"{agent}'s gate to pass")
         stack.admin("POST", f"/_emulator/repos/{REPO}/merge-queue", json={"number": prs[agent]})
         wait_until(lambda n=prs[agent]: coordinator.get_pull(n).merged, 60, f"{agent} to merge through the queue")
