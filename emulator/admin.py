@@ -225,6 +225,12 @@ def register(app: Flask, emu: Emulator) -> None:
     def get_faults():
         return answer(emu.faults.summary())
 
+    @app.get(f"{PREFIX}/tokens")
+    def tokens():
+        # every credential issued so far (installation and user tokens), for secret scans
+        with st.lock:
+            return answer({"installation": sorted(st.tokens), "user": sorted(st.user_tokens)})
+
     @app.get(f"{PREFIX}/requests")
     def requests_log():
         return answer(list(emu.request_log))

@@ -19,6 +19,7 @@ class FaultConfig:
     apply_then_fail: bool = False
     slow_seconds: float = 12.0
     only: str = "app"
+    retry_after: int = 1
 
 
 class Faults:
@@ -37,9 +38,11 @@ class Faults:
             methods=[m.upper() for m in body["methods"]] if body.get("methods") else None,
             path_regex=body.get("path_regex"), apply_then_fail=bool(body.get("apply_then_fail")),
             slow_seconds=float(body.get("slow_seconds", 12)), only=body.get("only", "app"),
+            retry_after=int(body.get("retry_after", 1)),
         )
         unknown = set(cfg.kinds) - set(KINDS)
-        if unknown or cfg.only not in ("app", "user", "all") or not 0 <= cfg.rate <= 1:
+        if (unknown or cfg.only not in ("app", "user", "all") or not 0 <= cfg.rate <= 1
+                or cfg.retry_after < 0):
             raise ValueError(f"bad fault configuration: {sorted(unknown)}")
         self.config = cfg
         self.rng = random.Random(cfg.seed)

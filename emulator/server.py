@@ -48,6 +48,7 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
         g.start = time.monotonic()
         g.actor = None
         g.fail_after = None
+        g.fault = None
         g.locked = False
         g.request_id = uuid.uuid4().hex[:8].upper() + ":" + uuid.uuid4().hex[:6].upper()
         if not state.base_url:
@@ -61,6 +62,7 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
                 return answer({"message": exc.message, "documentation_url": DOCS}, exc.status)
             kind = emu.faults.pick(request.method, request.path, g.actor.kind if g.actor else None)
             if kind:
+                g.fault = kind
                 resp = inject(kind)
                 if resp is not None:
                     return resp
@@ -92,7 +94,8 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
     def fault_response(kind: str) -> Response:
         if kind in ("secondary_403", "secondary_403_retry_after"):
             # quota is left (X-RateLimit-Remaining > 0): only the secondary limit was hit
-            headers = {"Retry-After": "1"} if kind == "secondary_403_retry_after" else {}
+            retry_after = emu.faults.config.retry_after if emu.faults.config else 1
+            headers = {"Retry-After": str(retry_after)} if kind == "secondary_403_retry_after" else {}
             return answer({"message": SECONDARY_MESSAGE, "documentation_url": DOCS}, 403, headers)
         return answer({"message": "Server Error"}, 502)
 
@@ -130,11 +133,14 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
             resp.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
             resp.headers["X-GitHub-Request-Id"] = getattr(g, "request_id", "0")
             emu.request_seq += 1
+            elapsed = time.monotonic() - getattr(g, "start", time.monotonic())
+            now = time.time()
             emu.request_log.append({
                 "seq": emu.request_seq, "method": request.method, "path": request.path,
                 "query": request.query_string.decode(), "status": resp.status_code,
                 "actor": actor.label if actor else None, "conditional": conditional,
-                "duration": round(time.monotonic() - getattr(g, "start", time.monotonic()), 4)})
+                "duration": round(elapsed, 4), "started": round(now - elapsed, 4), "at": round(now, 4),
+                "fault": getattr(g, "fault", None)})
         return resp
 
     @app.errorhandler(ApiError)
