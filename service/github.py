@@ -144,7 +144,9 @@ def map_error(exc: Exception, request: str, *, now: float | None = None) -> Exce
             path = request.split(" ", 1)[-1]
             return PermissionDenied(text, request=request, permission=_permission_for(path))
         if status == 401:
-            return PermissionDenied(text, request=request, permission="app authentication")
+            # An installation token expired or was revoked early: the retried job builds a new
+            # client, which mints a fresh token. A wrong App key fails the token mint itself.
+            return TransientGitHubError(text)
         if status in (404, 410):
             return NotFound(text)
         if status >= 500 or status in (408,) or status <= 0:

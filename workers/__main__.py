@@ -48,6 +48,16 @@ class MeasuredWorker(Worker):
     process, from the job's state in Redis once the work horse has exited) and folds the work
     horse's metric files into its own."""
 
+    reconcile_interval = 300
+
+    def run_maintenance_tasks(self) -> None:
+        """RQ's registry clean-up, plus re-arming the periodic reconcile when its chain is gone
+        (a FLUSHDB or an empty Redis after a restart loses the scheduled link and its guard key;
+        ``arm_periodic`` is a no-op while a chain is alive)."""
+        super().run_maintenance_tasks()
+        for queue in self.queues:
+            queueing.arm_periodic(queue, self.reconcile_interval)
+
     def execute_job(self, job: Job, queue) -> None:
         start = time.monotonic()
         try:
@@ -87,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         start_http_server(port, registry=metrics.scrape_registry(metrics.QueueDepth(connection, queue.name)))
     startup.check_app_in_background(settings)
     queueing.arm_periodic(queue, settings.reconcile_interval)
-    worker = MeasuredWorker([queue], connection=connection, serializer=JSONSerializer, name=args.name)
+    worker = MeasuredWorker([queue], connection=connection, serializer=JSONSerializer, name=args.name,
+                            maintenance_interval=min(600, settings.reconcile_interval))
+    worker.reconcile_interval = settings.reconcile_interval
     worker.work(with_scheduler=True, burst=args.burst, logging_level=settings.log_level)
     return 0
 

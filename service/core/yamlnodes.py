@@ -9,6 +9,7 @@ per level. Every failure becomes a ``YamlProblem`` with a 0-based line inside th
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,11 @@ class _Loader(yaml.SafeLoader):
 
 
 _CLoader = getattr(yaml, "CSafeLoader", None)
+# An issue body is JSON, which may carry lone surrogates (``\ud800``) that no YAML reader accepts;
+# they become U+FFFD. YAML also breaks lines at NEL, LS and PS, while GitHub's editor (and the
+# line numbers users see) break only at ``\n``: those become spaces so the lines agree.
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+_NOT_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 def compose(text: str) -> Node | None:
@@ -67,6 +73,7 @@ def compose(text: str) -> Node | None:
     well under a second there, and many seconds in pure Python): the events are screened first,
     then composed.
     """
+    text = _NOT_LINE_BREAKS.sub(" ", _LONE_SURROGATES.sub("\ufffd", text))
     try:
         if _CLoader is not None:
             _screen(yaml.parse(text, Loader=_CLoader))

@@ -238,7 +238,7 @@ def test_find_pull_ignores_forks(rsps):
 
 
 @pytest.mark.parametrize(("status", "error"), [(404, NotFound), (410, NotFound), (409, Conflict),
-                                               (422, Conflict), (401, PermissionDenied),
+                                               (422, Conflict), (401, TransientGitHubError),
                                                (500, TransientGitHubError), (503, TransientGitHubError)])
 def test_status_mapping(rsps, status, error):
     rsps.get(f"{API}/repos/o/r/issues/7", status=status, json={"message": "x"})

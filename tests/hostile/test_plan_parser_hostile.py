@@ -40,16 +40,10 @@ def test_a_plan_of_five_thousand_agents_is_refused_within_a_second():
     check_body(fence(huge_list(5_000, "src/")))
 
 
-@pytest.mark.xfail(strict=True, reason="a lone surrogate (JSON allows \\ud800 escapes in an issue body) makes "
-                   "the YAML reader raise UnicodeEncodeError: parse_plan answers an 'internal' problem instead "
-                   "of a located one (service/core/plan_yaml.py read_yaml_plan / plan_source.body_lines)")
 def test_a_lone_surrogate_gives_a_located_problem():
     check_body(fence("agents:\n  - name: a\ud800\n    territory: [src/]"))
 
 
-@pytest.mark.xfail(strict=True, reason="line numbers of YAML problems count NEL/LS/PS (\\x85, \\u2028) as line "
-                   "breaks, as PyYAML does, while GitHub and body_lines count only \\n: the problem points past "
-                   "the line the user sees (service/core/plan_yaml.py: map YAML marks to body lines)")
 def test_yaml_problem_lines_follow_githubs_line_breaks():
     body = "x\nPlan:\n\n```yaml dispatch\nagents:\n  - name: #c\n    territory: ['']\n    \x85p\tp}\x85\x85\n```\nz"
     result = check_body(body)
