@@ -203,13 +203,31 @@ def bench_growth(agents: int = 100, sizes=(100, 1_000, 10_000, 100_000)) -> dict
     return out
 
 
+def bench_agent_growth(paths_count: int = 3000, sizes=(10, 30, 100)) -> dict:
+    """Classification of one ``paths_count``-path PR as the plan grows from 10 to 100 agents."""
+    out = {}
+    for n in sizes:
+        plan = make_plan(n)
+        matcher = PlanMatcher(plan)
+        me = plan.agents[min(7, n - 1)].name
+        changes = ChangeSet(tuple(ChangedFile(p) for p in make_paths(paths_count, n, own=min(7, n - 1),
+                                                                     seed=SEED + n)))
+        samples = []
+        for _ in range(3):
+            t = time.process_time()
+            classify_agent_pr(plan, me, changes, {}, matcher=matcher)
+            samples.append(time.process_time() - t)
+        out[str(n)] = {"ms": round(min(samples) * 1000, 2), "paths": paths_count}
+    return out
+
+
 def _clear_caches() -> None:
     for fn in (patterns.shortest_common_path, patterns._fsm, patterns.to_regex, patterns._problem,
                patterns._compiled, patterns._compiled_many):
         fn.cache_clear()
 
 
-def bench_preflight(sizes=(10, 50, 100)) -> dict:
+def bench_preflight(sizes=(10, 50, 100), with_overlaps: bool = True) -> dict:
     out = {}
     for n in sizes:
         plan = make_plan(n)
@@ -222,6 +240,8 @@ def bench_preflight(sizes=(10, 50, 100)) -> dict:
         elapsed = time.process_time() - t
         assert found == [], found
         out[str(n)] = {"pairs": len(pairs), "s": round(elapsed, 3)}
+    if not with_overlaps:
+        return out
     # The same 100-agent plan with one agent owning every Markdown file: 99 real overlaps.
     plan = make_plan(100)
     territories = {a.name: a.territory for a in plan.agents}
@@ -235,9 +255,18 @@ def bench_preflight(sizes=(10, 50, 100)) -> dict:
     return out
 
 
-def run() -> dict:
+def run(quick: bool = False) -> dict:
     """Run every measurement; returns ``{"command", "python", "classification", "growth",
-    "preflight"}`` (times in ms or s as the keys say)."""
+    "agent_growth", "preflight"}`` (times in ms or s as the keys say). ``quick``: tiny sizes."""
+    if quick:
+        return {
+            "command": COMMAND, "python": sys.version.split()[0], "clock": "process_time",
+            "loadavg_1m": round(os.getloadavg()[0], 2),
+            "classification": bench_classification(agents=10, paths_count=100),
+            "growth": bench_growth(agents=10, sizes=(100, 1_000)),
+            "agent_growth": bench_agent_growth(paths_count=100, sizes=(10, 20)),
+            "preflight": bench_preflight(sizes=(10,), with_overlaps=False),
+        }
     return {
         "command": COMMAND,
         "python": sys.version.split()[0],
@@ -245,6 +274,7 @@ def run() -> dict:
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "classification": bench_classification(),
         "growth": bench_growth(),
+        "agent_growth": bench_agent_growth(),
         "preflight": bench_preflight(),
     }
 

@@ -1,6 +1,10 @@
 """Gunicorn settings for the webhook receiver (``gunicorn -c deploy/gunicorn.conf.py
-'service.webhook:create_app()'``). The handler only verifies, de-duplicates and enqueues, so a few
-sync workers answer GitHub well within its 10 s limit.
+'service.webhook:create_app()'``). The handler only verifies, de-duplicates and stores the delivery
+(one Redis call), so a few workers answer GitHub well within its 10 s limit.
+
+Worker class ``gthread`` (``WEB_THREADS`` threads per process, default 16): unlike ``sync`` it keeps
+connections alive between deliveries, and a client that sends its body slowly holds one thread, not
+the whole process (docs/performance.md has the measurements behind this choice).
 
 Metrics: prometheus-client's multiprocess mode. ``PROMETHEUS_MULTIPROC_DIR`` (default: a folder
 of its own under the temporary directory, removed on exit) is set here, before any worker imports
@@ -12,7 +16,8 @@ import tempfile
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "16"))
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

@@ -5,10 +5,14 @@ Redis holds only the queue and short-lived keys (DESIGN intro), all under ``wave
 
 | key | value | lifetime |
 |---|---|---|
-| ``wavegate:delivery:<GUID>`` | ``claimed``, then the id of the job that carries the delivery | 24 h |
+| ``wavegate:delivery:<GUID>`` | the id of the job that carries the delivery (``claimed`` first on the ``claim_delivery`` path) | 24 h |
 | ``wavegate:pending:<work key>`` | id of the queued job that will do that work | until the job starts (≤ 15 min) |
 | ``wavegate:lock:<work key>`` | redis-py ``Lock`` token | while the job runs (≤ job timeout + 60 s) |
 | ``wavegate:periodic`` | id of the next scheduled ``reconcile_all`` | 2 intervals + 60 s |
+
+The web process stores a delivery with ``ingest``: one ``EVALSHA`` that claims the GUID, folds it
+into a waiting job or writes a new RQ job hash and pushes its id, all atomically (one round trip
+instead of RQ ``enqueue``'s two plus three for the claim; docs/performance.md has the figures).
 
 Job arguments are JSON primitives (``serializer=JSONSerializer``): never PyGithub objects, whose
 pickles carry the installation token.
@@ -17,8 +21,10 @@ pickles carry the installation token.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -29,6 +35,7 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from rq.utils import now, utcformat
 
 from .routes import JOBS, Route
 
@@ -39,7 +46,8 @@ JOB_TIMEOUT = 600
 LOCK_TIMEOUT = JOB_TIMEOUT + 60
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
-RETRY_INTERVALS = (10, 60, 300)
+# Jobs resume where they stopped (creates look first), so each attempt gets further.
+RETRY_INTERVALS = (5, 15, 30, 60, 120, 300, 600)
 CLAIMED = "claimed"
 PERIODIC_KEY = PREFIX + "periodic"
 
@@ -244,3 +252,112 @@ def arm_periodic(queue: Queue, interval: int, *, current_job_id: str | None = No
     # No retries: the next link runs one interval later anyway.
     enqueue_later(queue, JOBS + "reconcile_all", {}, seconds=interval, job_id=next_id, retry=False)
     return next_id
+
+
+# ----------------------------------------------------------------------- the web process's single write
+
+# KEYS: delivery, pending (ignored when ARGV[4] is '0'), job hash, queue list, RQ's set of queues.
+# ARGV: job id, delivery TTL, pending TTL, coalesce flag, RQ job key prefix, the job hash's fixed
+# fields as one JSON object (the same string every call: packing ~20 separate arguments cost more
+# than the script), then data, created/enqueued stamp, description. Returns {outcome, job id}.
+# The same decisions as ``claim_delivery`` then ``enqueue`` then ``bind_delivery``, but atomic: no
+# "claimed" window, nothing to release on failure.
+# Statuses are RQ's ``JobStatus`` values; the job keys read here are computed in the script, so
+# this needs a single Redis (not Cluster), like RQ itself.
+_INGEST = """
+local function status(id) return redis.call('HGET', ARGV[5] .. id, 'status') end
+local prior = redis.call('GET', KEYS[1])
+if prior then
+  if prior == 'claimed' then return {'duplicate', ''} end
+  local st = status(prior)
+  if st ~= 'failed' and st ~= 'stopped' and st ~= 'canceled' then return {'duplicate', prior} end
+end
+if ARGV[4] == '1' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then
+    local st = status(existing)
+    if st == 'queued' or st == 'scheduled' or st == 'deferred' then
+      redis.call('SET', KEYS[1], existing, 'EX', tonumber(ARGV[2]))
+      return {'coalesced', existing}
+    end
+  end
+end
+local fields = {'data', ARGV[7], 'created_at', ARGV[8], 'enqueued_at', ARGV[8], 'description', ARGV[9]}
+for k, v in pairs(cjson.decode(ARGV[6])) do
+  fields[#fields + 1] = k
+  fields[#fields + 1] = tostring(v)
+end
+-- The job hash first: scripts are not rolled back, so a failure here leaves nothing behind.
+redis.call('HSET', KEYS[3], unpack(fields))
+if ARGV[4] == '1' then redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[3])) end
+redis.call('SADD', KEYS[5], KEYS[4])
+redis.call('RPUSH', KEYS[4], ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return {'enqueued', ARGV[1]}
+"""
+_DYNAMIC_FIELDS = ("data", "created_at", "enqueued_at", "description")
+_templates: dict[tuple, dict[str, Any]] = {}
+_template_json: dict[tuple, str] = {}
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """Outcome of ``ingest``: ``outcome`` is ``enqueued`` (a new job), ``coalesced`` (folded into
+    the waiting ``job_id``) or ``duplicate`` (GUID already stored; ``job_id`` is the job that
+    carries it, None when unknown)."""
+
+    outcome: str
+    job_id: str | None
+
+
+def _job_template(queue: Queue, func: str) -> dict[str, Any]:
+    """The fields of an RQ job hash that do not vary per delivery, taken from RQ's own
+    ``Job.to_dict`` once per (queue, job, policy) so the hash stays whatever this RQ version writes."""
+    key = (queue.name, func, tuple(RETRY_INTERVALS), JOB_TIMEOUT, RESULT_TTL, FAILURE_TTL)
+    template = _templates.get(key)
+    if template is None:
+        job = queue.create_job(func, kwargs={}, job_id="template", retry=retry_policy(), timeout=JOB_TIMEOUT,
+                               result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, description="")
+        job.origin = queue.name
+        job.enqueued_at = now()
+        job._status = JobStatus.QUEUED
+        template = {k: (v.value if isinstance(v, JobStatus) else v) for k, v in job.to_dict().items()
+                    if k not in _DYNAMIC_FIELDS}
+        _templates[key] = template
+    return template
+
+
+def _fixed_json(queue: Queue, func: str) -> str:
+    template = _job_template(queue, func)
+    key = (queue.name, func, tuple(RETRY_INTERVALS), JOB_TIMEOUT, RESULT_TTL, FAILURE_TTL)
+    text = _template_json.get(key)
+    if text is None:
+        text = _template_json[key] = json.dumps({k: v.decode() if isinstance(v, bytes) else v
+                                                 for k, v in template.items()})
+    return text
+
+
+_ingest_script: list[Any] = []
+
+
+def ingest(connection: redis.Redis, queue: Queue, route: Route, delivery_id: str) -> Ingested:
+    """Store one webhook delivery for ``route`` in a single atomic Redis call: claim
+    ``delivery_id`` (``duplicate`` unless its job FAILED/was stopped/cancelled — a redelivery is
+    then taken over, as in ``claim_delivery``), fold it into the waiting job for
+    ``route.coalesce`` (``coalesced``), or write a new RQ job carrying ``route.kwargs`` plus
+    ``delivery_id`` and push it on ``queue`` (``enqueued``). When this returns, the delivery is
+    in Redis; when it raises ``redis.RedisError`` nothing was stored and GitHub may redeliver."""
+    if not _ingest_script:
+        # EVALSHA with the script's SHA-1; redis-py loads it once per server on NOSCRIPT.
+        _ingest_script.append(connection.register_script(_INGEST))
+    job_id = new_job_id(route.job, delivery_id)
+    kwargs = {**route.kwargs, "delivery_id": delivery_id}
+    fixed = _fixed_json(queue, route.job)
+    data = zlib.compress(JSONSerializer.dumps((route.job, None, [], kwargs)))
+    description = f"{route.job.rsplit('.', 1)[-1]} {route.coalesce or ''}"
+    pending = pending_key(route.coalesce) if route.coalesce else pending_key("-")
+    args = [job_id, DELIVERY_TTL, PENDING_TTL, "1" if route.coalesce else "0", Job.redis_job_namespace_prefix,
+            fixed, data, utcformat(now()), description]
+    keys = [delivery_key(delivery_id), pending, Job.key_for(job_id), queue.key, Queue.redis_queues_keys]
+    outcome, carried = _ingest_script[0](keys=keys, args=args, client=connection)
+    return Ingested(_text(outcome), _text(carried) or None)

@@ -27,7 +27,6 @@ Answers to GitHub, recorded in the App's delivery log:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -198,23 +197,15 @@ def _setup_app(settings: SetupSettings) -> Flask:
 
 
 def _enqueue(connection: redis.Redis, queue, decision: Route, delivery_id: str, event_name: str) -> Response:
+    # One atomic Redis call (``queueing.ingest``): the 202 is sent only once the job (or the
+    # waiting job it was folded into) holds the delivery; on an error nothing was stored.
     try:
-        claim = queueing.claim_delivery(connection, delivery_id)
+        stored = queueing.ingest(connection, queue, decision, delivery_id)
     except redis.RedisError as exc:
         event(log, "enqueue_failed", logging.ERROR, reason=type(exc).__name__)
         return _answer(503, "queue unavailable", event_name)
-    if not claim.fresh:
-        event(log, "delivery_duplicate", job_id=claim.job_id)
-        return _answer(200, "duplicate", event_name, job=claim.job_id)
-    try:
-        enqueued = queueing.enqueue(queue, decision, delivery_id=delivery_id)
-        queueing.bind_delivery(connection, delivery_id, enqueued.job_id)
-    except redis.RedisError as exc:
-        # If even the release fails, the claim expires after 24 h.
-        with contextlib.suppress(redis.RedisError):
-            queueing.release_delivery(connection, delivery_id)
-        event(log, "enqueue_failed", logging.ERROR, reason=type(exc).__name__)
-        return _answer(503, "queue unavailable", event_name)
-    name = "delivery_coalesced" if enqueued.coalesced else "delivery_enqueued"
-    event(log, name, job_id=enqueued.job_id, job=decision.job)
-    return _answer(202, "coalesced" if enqueued.coalesced else "enqueued", event_name, job=enqueued.job_id)
+    if stored.outcome == "duplicate":
+        event(log, "delivery_duplicate", job_id=stored.job_id)
+        return _answer(200, "duplicate", event_name, job=stored.job_id)
+    event(log, f"delivery_{stored.outcome}", job_id=stored.job_id, job=decision.job)
+    return _answer(202, stored.outcome, event_name, job=stored.job_id)

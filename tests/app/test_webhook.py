@@ -108,11 +108,22 @@ def test_enqueue_failure_releases_the_claim(client, conn, queue, monkeypatch):
     def broken(*args, **kwargs):
         raise redis_lib.ConnectionError("down")
 
-    monkeypatch.setattr(queueing, "enqueue", broken)
+    monkeypatch.setattr(queueing, "ingest", broken)
     assert deliver(client, "issues", CASE_BODY, "G-x", signature=SIG_A).status_code == 503
     assert conn.get(queueing.delivery_key("G-x")) is None
     monkeypatch.undo()
     assert deliver(client, "issues", CASE_BODY, "G-x", signature=SIG_A).status_code == 202
+
+
+def test_a_failing_ingest_script_stores_nothing(client, conn, queue, monkeypatch):
+    # A Redis error inside the script (here: the job hash key holds a string) answers 503; the
+    # claim written before the failing command is not left behind as "claimed" for a redelivery.
+    monkeypatch.setattr(queueing, "new_job_id", lambda job, delivery_id=None: "fixed-id")
+    conn.set("rq:job:fixed-id", "not a hash")
+    assert deliver(client, "issues", CASE_BODY, "G-y", signature=SIG_A).status_code == 503
+    assert conn.get(queueing.delivery_key("G-y")) is None
+    assert queued_jobs(queue) == []
+    assert conn.keys(queueing.pending_key("*")) == []
 
 
 @pytest.mark.parametrize(("body", "status"), [
@@ -188,6 +199,26 @@ def test_redelivery_of_a_finished_delivery_stays_a_duplicate(client, conn, queue
     first = deliver(client, "issues", LABELED, "G-1").get_json()["job"]
     Job.fetch(first, connection=conn, serializer=JSONSerializer).set_status(JobStatus.FINISHED)
     assert deliver(client, "issues", LABELED, "G-1").get_json()["status"] == "duplicate"
+
+
+def test_the_stored_job_is_the_hash_rq_enqueue_writes(client, conn, queue):
+    # queueing.ingest writes RQ's job hash itself (one EVALSHA); same fields and fixed values as
+    # Queue.enqueue with the module's policy, so workers, retries and dashboards read it unchanged.
+    job_id = deliver(client, "issues", LABELED, "G-h").get_json()["job"]
+    reference = queue.enqueue("workers.jobs.reconcile_plan", kwargs={}, job_id="reference",
+                              retry=queueing.retry_policy(), job_timeout=queueing.JOB_TIMEOUT,
+                              result_ttl=queueing.RESULT_TTL, failure_ttl=queueing.FAILURE_TTL, description="d")
+    ours, theirs = conn.hgetall(Job.key_for(job_id)), conn.hgetall(reference.key)
+    assert set(ours) == set(theirs)
+    varying = {b"data", b"created_at", b"enqueued_at", b"description"}
+    assert {k: v for k, v in ours.items() if k not in varying} == {k: v for k, v in theirs.items() if k not in varying}
+    job = Job.fetch(job_id, connection=conn, serializer=JSONSerializer)
+    assert job.func_name == "workers.jobs.reconcile_plan"
+    assert job.kwargs["issue"] == 42 and job.kwargs["delivery_id"] == "G-h"
+    assert job.retry_intervals == list(queueing.RETRY_INTERVALS)
+    assert (job.get_status(), job.retries_left, job.timeout) == (
+        JobStatus.QUEUED, len(queueing.RETRY_INTERVALS), queueing.JOB_TIMEOUT)
+    assert [j.id for j in queued_jobs(queue)] == [job_id, "reference"]
 
 
 def test_different_deliveries_for_one_plan_coalesce_while_queued(client, queue):
