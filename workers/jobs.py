@@ -46,7 +46,7 @@ def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | No
     """Dispatch or re-evaluate the plan of issue ``issue`` (``issues`` events)."""
     return _run("reconcile_plan", installation_id, repo, delivery_id, number=issue,
                 coalesce=work_key("plan", installation_id, repo, issue, sender or ""),
-                lock=work_key("plan", installation_id, repo, issue), failure={"issue": issue},
+                lock=_repo_lock(installation_id, repo), failure={"issue": issue},
                 call=lambda gh, job_id: actions.reconcile_plan(gh, repo, issue, sender=sender, reason=reason,
                                                                job_id=job_id))
 
@@ -56,7 +56,7 @@ def check_pull(installation_id: int, repo: str, number: int, head_sha: str | Non
     """Both checks of PR ``number`` on its current head (``pull_request`` events)."""
     return _run("check_pull", installation_id, repo, delivery_id, number=number, sha=head_sha,
                 coalesce=work_key("pull", installation_id, repo, number, head_sha),
-                lock=work_key("pr", installation_id, repo, number),
+                lock=_repo_lock(installation_id, repo),
                 failure={"number": number, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_pull(gh, repo, number, head_sha, job_id=job_id))
 
@@ -65,7 +65,7 @@ def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str |
     """PR ``number`` closed, merged or not: re-evaluate its plan."""
     return _run("pull_closed", installation_id, repo, delivery_id, number=number,
                 coalesce=work_key("closed", installation_id, repo, number),
-                lock=work_key("pr", installation_id, repo, number), failure={"number": number},
+                lock=_repo_lock(installation_id, repo), failure={"number": number},
                 call=lambda gh, job_id: actions.pull_closed(gh, repo, number, job_id=job_id))
 
 
@@ -76,7 +76,7 @@ def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: lis
     return _run("rerun_checks", installation_id, repo, delivery_id, sha=head_sha,
                 number=numbers[0] if numbers else None,
                 coalesce=work_key("rerun", installation_id, repo, head_sha, check_name or ""),
-                lock=work_key("sha", installation_id, repo, head_sha),
+                lock=_repo_lock(installation_id, repo),
                 failure={"number": numbers[0] if numbers else None, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.rerun_checks(gh, repo, head_sha, numbers, check_name=check_name,
                                                              job_id=job_id))
@@ -87,7 +87,7 @@ def check_merge_group(installation_id: int, repo: str, head_sha: str, base_sha: 
     """``merge_group`` ``checks_requested``: both checks on the group's ``head_sha``."""
     return _run("check_merge_group", installation_id, repo, delivery_id, sha=head_sha,
                 coalesce=work_key("group", installation_id, repo, head_sha),
-                lock=work_key("sha", installation_id, repo, head_sha), failure={"head_sha": head_sha},
+                lock=_repo_lock(installation_id, repo), failure={"head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_merge_group(gh, repo, head_sha, base_sha, head_ref,
                                                                   job_id=job_id))
 
@@ -96,16 +96,25 @@ def handle_command(installation_id: int, repo: str, issue: int, comment_id: int,
                    delivery_id: str | None = None) -> str:
     """``/wavegate`` commands in comment ``comment_id`` (never coalesced: each is a request)."""
     return _run("handle_command", installation_id, repo, delivery_id, number=issue,
-                lock=work_key("plan", installation_id, repo, issue), failure={"issue": issue},
+                lock=_repo_lock(installation_id, repo), failure={"issue": issue},
                 call=lambda gh, job_id: actions.handle_command(gh, repo, issue, comment_id, sender or "",
                                                                job_id=job_id))
+
+
+def _repo_lock(installation_id: int, repo: str) -> str:
+    """One lock per repository for every job that writes to it. A plan's PRs are written by
+    plan reconciles, PR checks, closes, re-runs and the periodic pass alike; under narrower
+    locks two of them could both find no check run on a head and both create one. GitHub paces
+    an installation's writes one at a time anyway, so little parallelism is lost, and jobs of
+    different repositories still run side by side."""
+    return work_key("repo", installation_id, repo)
 
 
 def reconcile_repository(installation_id: int, repo: str, delivery_id: str | None = None) -> str:
     """Periodic healing of every active dispatch issue of ``repo``."""
     return _run("reconcile_repository", installation_id, repo, delivery_id,
                 coalesce=work_key("repo", installation_id, repo),
-                lock=work_key("repo", installation_id, repo), failure={},
+                lock=_repo_lock(installation_id, repo), failure={},
                 call=lambda gh, job_id: actions.reconcile_repository(gh, repo, job_id=job_id))
 
 

@@ -124,7 +124,7 @@ def test_check_pull_coalesces_per_sha(client, queue, calls):
 
 def test_lock_contention_reschedules_instead_of_blocking(client, conn, queue, calls, monkeypatch):
     monkeypatch.setattr(jobs, "LOCK_WAIT", 0)
-    lock = queueing.work_lock(conn, work_key("plan", 1, "o/r", 42))
+    lock = queueing.work_lock(conn, work_key("repo", 1, "o/r"))
     assert lock.acquire(blocking=False)
     first = deliver(client, "issues", LABELED, "G-1").get_json()["job"]
     work(queue)
@@ -144,10 +144,26 @@ def test_lock_contention_reschedules_instead_of_blocking(client, conn, queue, ca
     assert calls.log[0][3]["job_id"] == scheduled[0]
 
 
+def test_a_pr_check_waits_while_its_repository_is_being_reconciled(client, conn, queue, calls, monkeypatch):
+    """Every job writing to one repository takes the same lock: a PR check running beside a plan
+    reconcile could otherwise find no check run on a head and create a second one."""
+    monkeypatch.setattr(jobs, "LOCK_WAIT", 0)
+    lock = queueing.work_lock(conn, work_key("repo", 1, "o/r"))
+    assert lock.acquire(blocking=False)
+    deliver(client, "pull_request", synchronize("a" * 40), "G-s1")
+    work(queue)
+    assert names(calls) == []
+    assert len(queue.scheduled_job_registry.get_job_ids()) == 1
+    lock.release()
+    fast_forward(queue)
+    work(queue)
+    assert names(calls) == ["check_pull"]
+
+
 def test_lock_released_after_the_job(client, conn, queue, calls):
     deliver(client, "issues", LABELED, "G-1")
     work(queue)
-    assert conn.get(queueing.lock_key(work_key("plan", 1, "o/r", 42))) is None
+    assert conn.get(queueing.lock_key(work_key("repo", 1, "o/r"))) is None
     assert conn.get(queueing.pending_key(work_key("plan", 1, "o/r", 42, "maintainer-1"))) is None
 
 
