@@ -138,22 +138,7 @@ def test_config_protected_list_reaches_the_prompt(tmp_path):
     assert "`deploy/prod/` — protected by the repository settings" in result.output
 
 
-NEAR_MISS = """Wave plan for the checkout fixes.
-
-```yaml dispatch
-agents:
-  - name: api
-    territory: [/services/api/]
-    do-not-modify: [/db/schema.sql]
-    findings: ["F-110: retry storm on timeouts"]
-  - name: web
-    Wave: 2
-    territory: [/apps/web/]
-    findings: ["F-111: double submit"]
-  - name: cli
-    teritory: [/tools/cli/]
-```
-"""
+NEAR_MISS = (PLANS / "near-miss.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])

@@ -1,28 +1,15 @@
 """Case plan-near-miss-keys.md (use-case side): misspelt keys are listed on the dashboard with
 line numbers and nothing is created; the fixed plan is dispatched and the same dashboard edited."""
 
+from pathlib import Path
+
 import pytest
 
 from service.actions import reconcile_plan
 
 from .fakes import REPO, FakeGitHub
 
-BAD = """Wave plan for the checkout fixes.
-
-```yaml dispatch
-agents:
-  - name: api
-    territory: [/services/api/]
-    do-not-modify: [/db/schema.sql]
-    findings: ["F-110: retry storm on timeouts"]
-  - name: web
-    Wave: 2
-    territory: [/apps/web/]
-    findings: ["F-111: double submit"]
-  - name: cli
-    teritory: [/tools/cli/]
-```
-"""
+BAD = (Path(__file__).resolve().parents[1] / "fixtures" / "plans" / "near-miss.md").read_text(encoding="utf-8")
 GOOD = BAD.replace("do-not-modify", "do_not_modify").replace("Wave:", "wave:").replace("teritory", "territory")
 
 
