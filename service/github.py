@@ -275,6 +275,17 @@ def tree_changes(base: TreeData, head: TreeData) -> ChangeSet:
 _limited_streak: dict[str, int] = {}  # installation → consecutive rate-limited answers
 
 
+def _drop_installation_token(requester: Any) -> bool:
+    """Forget the cached installation token so the next request mints a new one. PyGithub keeps
+    it in a private attribute of ``AppInstallationAuth`` and refreshes it only near its expiry.
+    Returns False when the client does not authenticate as an installation."""
+    auth = getattr(requester, "auth", None)
+    if not isinstance(auth, Auth.AppInstallationAuth):
+        return False
+    auth._AppInstallationAuth__installation_authorization = None  # noqa: SLF001 - see docstring
+    return True
+
+
 class PyGithubPort:
     """``GitHubPort`` over a PyGithub ``Github`` client acting as one installation.
 
@@ -297,8 +308,17 @@ class PyGithubPort:
               body: Any = None, headers: dict[str, str] | None = None) -> tuple[dict[str, Any], Any]:
         request = f"{verb} {path.split('?', 1)[0]}"
         try:
-            result = self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
-                                                   headers=headers)
+            try:
+                result = self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
+                                                       headers=headers)
+            except GithubException as exc:
+                # GitHub may reject an installation token before its stated expiry (revoked,
+                # rotated): mint a fresh one and send the request once more. A 401 answers
+                # before anything was done, so repeating it cannot duplicate a write.
+                if exc.status != 401 or not _drop_installation_token(self._req):
+                    raise
+                result = self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
+                                                       headers=headers)
         except (GithubException, requests.exceptions.RequestException) as exc:
             error = map_error(exc, request)
             if isinstance(error, RateLimited) and isinstance(exc, GithubException):

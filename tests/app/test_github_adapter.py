@@ -329,6 +329,26 @@ def test_installation_token_is_minted_lazily_and_never_leaks(rsps):
     assert calls(rsps) == ["POST /app/installations/5/access_tokens", "GET /repos/o/r/issues/9"]
 
 
+def test_a_rejected_installation_token_is_replaced_once(rsps):
+    """GitHub may revoke a token before its stated expiry: the adapter mints a new one and sends
+    the request again, once; a second 401 is an error the job retries."""
+    settings = SimpleNamespace(app_id=1, private_key=_pem(), github_api_url="https://api.github.com",
+                               dry_run=False, app_slug="wavegate")
+    first, second = example("apps.create-installation-access-token", "201"), None
+    first.update(token="ghs_first", expires_at="2099-01-01T00:00:00Z")
+    second = {**first, "token": "ghs_second"}
+    rsps.post(f"{API}/app/installations/5/access_tokens", json=first, status=201)
+    rsps.post(f"{API}/app/installations/5/access_tokens", json=second, status=201)
+    rsps.get(f"{API}/repos/o/r/issues/9", status=401, json={"message": "Bad credentials"},
+             match=[matchers.header_matcher({"Authorization": "token ghs_first"})])
+    rsps.get(f"{API}/repos/o/r/issues/9", json=example("issues.get"),
+             match=[matchers.header_matcher({"Authorization": "token ghs_second"})])
+    port_ = gh_mod.github_for_installation(settings, 5, retry=None, seconds_between_requests=None)
+    assert port_.get_issue("o/r", 9).number
+    assert calls(rsps) == ["POST /app/installations/5/access_tokens", "GET /repos/o/r/issues/9",
+                           "POST /app/installations/5/access_tokens", "GET /repos/o/r/issues/9"]
+
+
 def test_default_retry_is_bounded_and_skips_rate_limits():
     retry = gh_mod.default_retry()
     assert retry.total == 3
