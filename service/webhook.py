@@ -124,7 +124,13 @@ def create_app(settings: Settings | SetupSettings | None = None, *,
                 return _answer(400, "body is not a JSON object", event_name)
             if event_name == "ping":
                 return _answer(200, "pong", event_name)
-            decision = route(event_name, payload, settings)
+            try:
+                decision = route(event_name, payload, settings)
+            except (AttributeError, TypeError, ValueError, KeyError):
+                # Signed, but not shaped like GitHub's payload for this event (a field of the
+                # wrong type): nothing to act on, and never a 500 with a traceback.
+                event(log, "delivery_rejected", logging.WARNING, reason="payload fields of unexpected types")
+                return _answer(400, "payload fields have unexpected types", event_name)
             if not isinstance(decision, Route):
                 event(log, "delivery_ignored", reason=decision.reason)
                 return _answer(decision.status, "ignored", event_name, reason=decision.reason)

@@ -73,6 +73,11 @@ CASES = {
     "unknown event": (LABELED, {"event": "sponsorship"}, 204),
     "event header with control characters": (LABELED, {"event": "issues\x7f"}, 204),
     "huge delivery GUID": (LABELED, {"delivery": "x" * 8000}, None),
+    "signed, repository of the wrong type": (
+        b'{"action":"opened","issue":"x","repository":5,"installation":{"id":"abc"}}', {}, 400),
+    "signed, issue number not a number": (
+        b'{"action":"labeled","issue":{"number":"1; DROP"},"label":{"name":"dispatch"},'
+        b'"repository":{"full_name":"o/r"},"installation":{"id":1},"sender":{"login":"m","type":"User"}}', {}, None),
 }
 
 

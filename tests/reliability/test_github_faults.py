@@ -98,9 +98,6 @@ def test_writes_applied_then_failed_are_not_duplicated(stack, clean, record):
     assert_same_end_state(result)
 
 
-@pytest.mark.xfail(strict=False, reason="(fixed, not yet confirmed by a full run) a 401 for an expired installation token is mapped to PermissionDenied "
-                   "(service.github.map_error) and the job fails for good instead of minting a new token "
-                   "and retrying")
 def test_expired_installation_token_is_renewed_not_fatal(stack, clean, record):
     mark = len(log_lines(stack.workdir))
     result, counts, _ = faulty_run(stack, clean, "acme/faults-401", kinds=["expired_token_401"], seed=3)
