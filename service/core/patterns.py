@@ -33,6 +33,8 @@ MAX_DOUBLE_STARS = 4
 # Safety net for the product automaton of one pattern pair (the caps above keep real pairs far
 # below it): exceeding it raises PatternError instead of running for minutes.
 MAX_PRODUCT_STATES = 100_000
+# Product states one whole pre-flight may explore (about 5 s of searching on a slow machine).
+MAX_PREFLIGHT_STATES = 300_000
 MAX_REAL_WITNESSES = 3
 
 _REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
@@ -257,10 +259,11 @@ def _representative(symbols: Iterable[object], alphabet: Alphabet) -> str:
     return chr(c)
 
 
-def _shortest_common(fsms: tuple[FSM, ...]) -> str | None:
+def _shortest_common(fsms: tuple[FSM, ...]) -> tuple[str | None, int]:
     """The shortest string accepted by every automaton (most readable first among equals), or
-    None. A breadth-first search over the product automaton, one representative character per
-    transition class; interegular's own example generator can run for minutes on such products."""
+    None, and how many product states the search explored. A breadth-first search over the
+    product automaton, one representative character per transition class; interegular's own
+    example generator can run for minutes on such products."""
     alphabet, new_to_old = Alphabet.union(*(f.alphabet for f in fsms))
     steps = sorted(
         (_rank(ch), key, ch)
@@ -280,7 +283,7 @@ def _shortest_common(fsms: tuple[FSM, ...]) -> str | None:
                 state, ch = link
                 chars.append(ch)
                 link = parent[state]
-            return "".join(reversed(chars))
+            return "".join(reversed(chars)), len(parent)
         for _, key, ch in steps:
             nxt = []
             for i, f in indexed:
@@ -296,7 +299,7 @@ def _shortest_common(fsms: tuple[FSM, ...]) -> str | None:
                     queue.append(target)
         if len(parent) > MAX_PRODUCT_STATES:
             raise PatternError("these patterns are too complex to compare; simplify their wildcards")
-    return None
+    return None, len(parent)
 
 
 @lru_cache(maxsize=65536)
@@ -309,7 +312,36 @@ def shortest_common_path(pattern_a: str, pattern_b: str) -> str | None:
     """
     if not _may_meet(pattern_a, pattern_b):
         return None
-    return _shortest_common((_fsm(to_regex(pattern_a)), _fsm(to_regex(pattern_b)), _fsm(_VALID_PATH)))
+    witness, explored = _shortest_common((_fsm(to_regex(pattern_a)), _fsm(to_regex(pattern_b)), _fsm(_VALID_PATH)))
+    if len(SEARCH_COST) > 65536:
+        SEARCH_COST.clear()
+    SEARCH_COST[(pattern_a, pattern_b)] = explored
+    return witness
+
+
+# Product states each compared pair cost (filled as pairs are first compared; cached pairs are
+# free), so one pre-flight can be held to ``MAX_PREFLIGHT_STATES`` in all.
+SEARCH_COST: dict[tuple[str, str], int] = {}
+
+
+class Budget:
+    """The comparison work one pre-flight may spend, in product states: a plan of many
+    wildcard-heavy patterns is refused with a clear problem instead of occupying a worker for
+    minutes. ``charge`` raises ``PatternError`` once the budget is spent."""
+
+    def __init__(self, states: int = 0) -> None:
+        self.left = states or MAX_PREFLIGHT_STATES
+
+    def compare(self, pattern_a: str, pattern_b: str) -> str | None:
+        """``shortest_common_path``, charged to this budget."""
+        cached = (pattern_a, pattern_b) in SEARCH_COST
+        witness = shortest_common_path(pattern_a, pattern_b)
+        if not cached:
+            self.left -= SEARCH_COST.get((pattern_a, pattern_b), 0)
+            if self.left < 0:
+                raise PatternError("the territories are too complex to compare within the pre-flight's limit; "
+                                   "use fewer `*` and `**` (literal folders such as `src/api/` compare at once)")
+        return witness
 
 
 def _valid(patterns: Sequence[str]) -> list[str]:
@@ -384,6 +416,7 @@ def find_overlaps(
     territories: Mapping[str, Sequence[str]],
     pairs: Iterable[tuple[str, str]],
     repo_paths: Sequence[str] = (),
+    budget: Budget | None = None,
 ) -> list[Overlap]:
     """Every pair of agents (from ``pairs``) whose territories overlap, with witnesses.
 
@@ -396,6 +429,7 @@ def find_overlaps(
     only for a pattern pair too complex to compare (not reachable within the wildcard caps).
     """
     candidates = _candidate_pairs(territories)
+    budget = budget or Budget()
     found: list[Overlap] = []
     for a, b in pairs:
         if a not in territories or b not in territories:
@@ -407,7 +441,7 @@ def find_overlaps(
         for pa in _valid(territories[a]):
             for pb in _valid(territories[b]):
                 if (pa, pb) in meet:
-                    witness = shortest_common_path(pa, pb)
+                    witness = budget.compare(pa, pb)
                     if witness is not None:
                         hit = (pa, pb, (witness,))
                         break

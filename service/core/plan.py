@@ -260,11 +260,11 @@ def _preflight(plan: Plan, config: RepoConfig, repo_paths: list[str]) -> list[Pr
     out: list[Problem] = []
     territories = {a.name: a.territory for a in plan.agents}
     try:
-        overlaps = patterns.find_overlaps(territories, gates.concurrent_pairs(plan), repo_paths)
-    except ValueError as exc:  # a pair too complex for the automata: refuse, never guess
+        budget = patterns.Budget()
+        overlaps = patterns.find_overlaps(territories, gates.concurrent_pairs(plan), repo_paths, budget)
+        out += [_overlap_problem(plan, o, repo_paths, budget) for o in overlaps]
+    except ValueError as exc:  # too complex for the automata or the pre-flight's budget: refuse, never guess
         out.append(_too_complex(exc, None))
-        overlaps = []
-    out += [_overlap_problem(plan, o, repo_paths) for o in overlaps]
     for a in plan.agents:
         checks = [("territory-vs-do-not-modify", a.do_not_modify, "do_not_modify",
                    "its own DO-NOT-MODIFY pattern", "remove the path from one of the two lists"),
@@ -292,7 +292,7 @@ def _too_complex(exc: Exception, agent: Agent | None) -> Problem:
                    agent.name if agent else None, "territory", agent.line if agent else None)
 
 
-def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str]) -> Problem:
+def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str], budget: patterns.Budget) -> Problem:
     a, b = plan.agent(o.agent_a), plan.agent(o.agent_b)
     assert a is not None and b is not None
     # find_overlaps names one meeting pattern pair; the message names every contested real file
@@ -308,7 +308,7 @@ def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str]) -> Problem:
     else:
         # No repository files: one shortest witness per meeting pattern pair, so literal file
         # territories name every contested file, not only the first.
-        shown = _shortest_witnesses(a.territory, b.territory) or [_via(_paths(o.witnesses), o.pattern_a, o.pattern_b)]
+        shown = _shortest_witnesses(a.territory, b.territory, budget) or [_via(_paths(o.witnesses), o.pattern_a, o.pattern_b)]
         files = ", ".join(shown[:MAX_WITNESSES_SHOWN])
         if len(shown) > MAX_WITNESSES_SHOWN:
             files += f" and {len(shown) - MAX_WITNESSES_SHOWN} more"
@@ -323,16 +323,25 @@ def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str]) -> Problem:
     )
 
 
-def _shortest_witnesses(territory_a: Sequence[str], territory_b: Sequence[str]) -> list[str]:
+def _shortest_witnesses(territory_a: Sequence[str], territory_b: Sequence[str],
+                        budget: patterns.Budget) -> list[str]:
+    # Pairs with a literal side (a file or folder) name the contested files and cost little; two
+    # wildcard patterns are represented by the one witness the overlap search already found.
     shown: list[str] = []
     for pa in territory_a:
         for pb in territory_b:
-            witness = patterns.shortest_common_path(pa, pb)
+            if not (_literal(pa) or _literal(pb)):
+                continue
+            witness = budget.compare(pa, pb)
             if witness is not None:
                 text = _via(witness, pa, pb)
                 if text not in shown:
                     shown.append(text)
     return shown
+
+
+def _literal(pattern: str) -> bool:
+    return "*" not in pattern and "?" not in pattern
 
 
 def _via(path: str, pattern_a: str, pattern_b: str) -> str:

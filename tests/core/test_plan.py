@@ -608,3 +608,25 @@ def test_preflight_returns_parse_problems_without_overlap_analysis():
 def test_preflight_passes_a_clean_plan():
     p = plan(VALID, config=RepoConfig(), repo_paths=["services/api/a.py", "apps/web/b.ts"])
     assert p.names == ("api", "web")
+
+
+def test_a_plan_of_many_wildcard_heavy_patterns_is_refused_within_the_preflight_budget():
+    """Patterns like ``**/*1*x*y*/**/q0?*.py`` compare slowly (no literal prefix to tell them
+    apart); the pre-flight spends a bounded amount of search and then refuses the plan with a
+    clear problem instead of occupying a worker for minutes."""
+    import time
+
+    from service.core import patterns
+
+    lines = ["```yaml dispatch", "agents:"]
+    for i in range(100):
+        lines += [f"  - name: a{i}", "    territory:"]
+        lines += [f'      - "**/*{i}*x*y*/**/q{j}?*.py"' for j in range(10)]
+    body = "\n".join([*lines, "```", ""])
+    patterns.shortest_common_path.cache_clear()
+    patterns.SEARCH_COST.clear()
+    started = time.process_time()
+    result = preflight(body, RepoConfig(protected=()))
+    assert time.process_time() - started < 60
+    assert isinstance(result, list)
+    assert any(p.code == "pattern-too-complex" and "too complex" in p.message for p in result)
