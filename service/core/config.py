@@ -9,6 +9,7 @@ a plain string. ``branch_prefix`` is one ref segment, so branches are ``<prefix>
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
@@ -90,7 +91,8 @@ def _parse(text: str | None) -> RepoConfig | list[Problem]:
             problems.append(Problem(bad_value.code, bad_value.message, bad_value.fix, field=e.key,
                                     line=bad_value.node.start_mark.line + 1))
     if problems:
-        return problems
+        # These reach the dispatch issue's dashboard beside plan problems: say which file to edit.
+        return [replace(p, message=f"{CONFIG_PATH}: {p.message}") for p in problems]
     return RepoConfig(**values)  # type: ignore[arg-type]
 
 

@@ -105,3 +105,10 @@ def test_all_problems_at_once():
 )
 def test_ref_problem_follows_git_check_ref_format(ref, segment, ok):
     assert (ref_problem(ref, segment=segment) is None) is ok
+
+
+def test_every_settings_problem_names_the_settings_file():
+    """Settings problems appear on the dashboard beside plan problems: each says which file to edit."""
+    problems = parse_config("lable: x\nstrict: maybe\n")
+    assert isinstance(problems, list) and len(problems) == 2
+    assert all(p.message.startswith(".github/wavegate.yml: ") for p in problems)
