@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 FIXTURES = SHARED / "github-fixtures"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

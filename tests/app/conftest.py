@@ -13,8 +13,9 @@ from service import queueing
 from service.settings import Settings
 from service.webhook import create_app
 from tests.conftest import FIXTURES
+from tests.redisdb import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = redis_url(11)
 DOWN_URL = "redis://127.0.0.1:1/0"
 SECRET = "test-secret-1"
 OLD_SECRET = "test-secret-0"

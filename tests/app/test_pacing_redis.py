@@ -7,8 +7,9 @@ import pytest
 import redis
 
 from service.pacing import RedisPacer
+from tests.redisdb import redis_url
 
-URL = "redis://127.0.0.1:6379/11"
+URL = redis_url(11)
 
 
 class FakeClock:

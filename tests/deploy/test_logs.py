@@ -19,8 +19,9 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from demo.stack import Stack, wait_until
+from tests.redisdb import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = redis_url(12)
 REPO = "acme/logs"
 PLAN = """Two agents, two waves.
 

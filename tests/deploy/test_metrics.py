@@ -18,8 +18,9 @@ from service import metrics, queueing
 from service.settings import Settings
 from service.webhook import create_app
 from tests.conftest import ROOT
+from tests.redisdb import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = redis_url(12)
 QUEUE = "wavegate-metrics-test"
 SECRET = "metrics-secret"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n"

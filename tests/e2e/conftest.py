@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from demo.stack import Stack
+from tests.redisdb import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/10"
+REDIS_URL = redis_url(10)
 
 
 def running_stack(request, prefix: str) -> Iterator[Stack]:

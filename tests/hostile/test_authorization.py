@@ -13,8 +13,9 @@ import pytest
 from github import GithubException
 
 from demo.stack import Stack, wait_until
+from tests.redisdb import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 REPO = "acme/guarded"
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 PLAN = """```yaml dispatch

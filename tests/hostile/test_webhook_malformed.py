@@ -16,8 +16,9 @@ from service import queueing
 from service.settings import Settings
 from service.webhook import MAX_BODY, create_app
 from tests.conftest import FIXTURES
+from tests.redisdb import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 SECRET = "hostile-secret"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n"
 LABELED = (FIXTURES / "webhooks" / "issues" / "labeled.json").read_bytes()

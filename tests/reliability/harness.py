@@ -27,6 +27,7 @@ from demo import scenario as scenario_module
 from demo.scenario import Scenario, Transcript
 from demo.stack import Stack, free_port, wait_until
 from tests.e2e.end_state import differences, duplicate_runs, duplicates
+from tests.redisdb import redis_url  # noqa: F401  (re-exported for the scenarios)
 
 DB_MAIN = 13
 DB_OTHER = 14
@@ -34,8 +35,6 @@ CLEAN_REPO = "acme/clean"
 APP_ACTOR = "app:"
 
 
-def redis_url(db: int, port: int = 6379) -> str:
-    return f"redis://127.0.0.1:{port}/{db}"
 
 
 @dataclass
