@@ -32,7 +32,7 @@ def machine() -> dict:
     except OSError:
         pass
     versions = {}
-    for dist in ("flask", "gunicorn", "rq", "redis", "PyGithub", "werkzeug"):
+    for dist in ("flask", "gunicorn", "granian", "orjson", "rq", "redis", "PyGithub", "werkzeug"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

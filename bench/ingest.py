@@ -1,7 +1,8 @@
 """Section 1, ingest: the web process fed signed ``pull_request.synchronize`` deliveries (GitHub's
 fixture payload, one variant per PR number, each signed with the bench's own secret and sent with a
 unique ``X-GitHub-Delivery``), side by side with the floor (a bare 202 WSGI callable under the same
-gunicorn configuration), the straightforward RQ ``enqueue`` store path, and a minimal Probot app.
+gunicorn configuration, and under granian), the same app under gunicorn ``sync`` and ``gthread``, the
+straightforward RQ ``enqueue`` store path, and a minimal Probot app.
 
 Loads, each server in turn, the order rotated every repeat (the machine is shared and noisy):
 ``max`` (wrk, 2 threads, 16 keep-alive connections), ``200/s`` and ``400/s`` (``bench.loadgen``,
@@ -32,6 +33,10 @@ from .common import FIXTURES, REDIS_URL, ROOT, ensure_apt, ensure_probot, stats,
 SECRET = "bench-webhook-secret"
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "2"]
 GTHREAD = ["-k", "gthread", "--threads", "16"]
+# granian (Rust HTTP server, WSGI interface), for the floor: 2 processes like gunicorn, 16 threads
+# each (gthread's default), as deploy/web.py runs it.
+GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "2", "--blocking-threads", "16",
+           "--no-access-log", "--host", "127.0.0.1", "--port", "{port}"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Server:
     name: str
     argv: tuple[str, ...]
     node: bool = False
+    port_env: bool = False  # the port goes in PORT (deploy/web.py), not in argv
 
 
 def servers(probot: bool) -> list[Server]:
@@ -48,8 +54,11 @@ def servers(probot: bool) -> list[Server]:
     out = [
         Server("floor sync", (*GUNICORN, "-k", "sync", "--bind", "127.0.0.1:{port}", "bench.floor:app")),
         Server("floor gthread", (*GUNICORN, *GTHREAD, "--bind", "127.0.0.1:{port}", "bench.floor:app")),
-        Server("wavegate sync", (*GUNICORN, "-k", "sync", "--bind", "127.0.0.1:{port}", wave)),
-        Server("wavegate", (*GUNICORN, "--bind", "127.0.0.1:{port}", wave)),
+        Server("floor granian", (*GRANIAN, "bench.floor:app")),
+        Server("wavegate gunicorn sync", (*GUNICORN, "-k", "sync", "--bind", "127.0.0.1:{port}", wave)),
+        Server("wavegate gunicorn gthread", (*GUNICORN, *GTHREAD, "--bind", "127.0.0.1:{port}", wave)),
+        # The Procfile's web process as shipped: granian, 2 processes × 16 threads.
+        Server("wavegate", (sys.executable, "deploy/web.py"), port_env=True),
         Server("rq-enqueue gthread", (*GUNICORN, *GTHREAD, "--bind", "127.0.0.1:{port}",
                                       "bench.floor:rq_enqueue_app()")),
     ]
@@ -101,6 +110,8 @@ def free_port() -> int:
 def start(server: Server, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     argv = [a.replace("{port}", str(port)) for a in server.argv]
+    if server.port_env:
+        env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "WEB_THREADS": "16"}
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
@@ -165,7 +176,7 @@ def run(*, repeats: int = 3, seconds: float = 2.0, variants: int = 200, quick: b
     probot = ensure_probot() is not None and not quick
     contenders = servers(probot)
     if quick:
-        contenders = [s for s in contenders if s.name in ("floor gthread", "wavegate")]
+        contenders = [s for s in contenders if s.name in ("floor granian", "wavegate")]
     db = redis.Redis.from_url(REDIS_URL)
     samples: dict[str, dict[str, dict[str, list]]] = {s.name: {load: {} for load in LOADS} for s in contenders}
     with tempfile.TemporaryDirectory(prefix="wavegate-bench-ingest-") as tmp:
@@ -199,7 +210,7 @@ def run(*, repeats: int = 3, seconds: float = 2.0, variants: int = 200, quick: b
                      for load, metrics in loads.items() if metrics}
               for name, loads in samples.items()}
     ratios = {}
-    base = "probot" if "probot" in samples else "floor gthread"
+    base = "probot" if "probot" in samples else "floor granian"
     for name, loads in samples.items():
         if loads["max"].get("rate") and samples[base]["max"].get("rate"):
             ratios[f"{name} / {base} (max req/s, per round)"] = stats(

@@ -1,6 +1,9 @@
 """Gunicorn settings for the webhook receiver (``gunicorn -c deploy/gunicorn.conf.py
-'service.webhook:create_app()'``). The handler only verifies, de-duplicates and stores the delivery
-(one Redis call), so a few workers answer GitHub well within its 10 s limit.
+'service.webhook:create_app()'``). The Procfile and the image serve the app with granian instead
+(``deploy/web.py``: about twice the deliveries per second on the ingest benchmark); this
+configuration runs the same app under gunicorn where granian cannot be installed, and for the local
+stack and the benchmark's comparison. The handler only verifies, de-duplicates and stores the
+delivery (one Redis call), so a few workers answer GitHub well within its 10 s limit.
 
 Worker class ``gthread`` (``WEB_THREADS`` threads per process, default 16): unlike ``sync`` it keeps
 connections alive between deliveries, and a client that sends its body slowly holds one thread, not

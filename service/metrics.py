@@ -62,12 +62,26 @@ _FOLDABLE: dict[str, Counter | Gauge] = {"wavegate_github_api_calls": GITHUB_CAL
 
 # ------------------------------------------------------------------ hooks
 
+# Labelled children by label values: ``labels()`` validates and locks on every call, a dict
+# lookup does not (the label sets are small: GitHub's event names × a dozen outcomes).
+_delivery_children: dict[tuple[str, str], Any] = {}
+_ack_children: dict[str, Any] = {}
+
+
 def record_delivery(event: str, outcome: str, seconds: float | None = None) -> None:
     """One answered webhook delivery of ``event`` (``X-GitHub-Event``, ``-`` when absent) with
-    ``outcome``; ``seconds`` from receipt to answer."""
-    DELIVERIES.labels(event or "-", outcome).inc()
+    ``outcome``; ``seconds`` from receipt to answer. Callers pass label values of bounded
+    variety (the receiver sends ``-`` for an event name it cannot vouch for)."""
+    event = event or "-"
+    counter = _delivery_children.get((event, outcome))
+    if counter is None:
+        counter = _delivery_children[(event, outcome)] = DELIVERIES.labels(event, outcome)
+    counter.inc()
     if seconds is not None:
-        ACK_SECONDS.labels(event or "-").observe(seconds)
+        histogram = _ack_children.get(event)
+        if histogram is None:
+            histogram = _ack_children[event] = ACK_SECONDS.labels(event)
+        histogram.observe(seconds)
 
 
 def record_job(job: str, outcome: str, seconds: float | None = None) -> None:

@@ -9,7 +9,12 @@ Setup mode (no App credentials configured, see ``service.settings``): ``GET /`` 
 registers the App from ``app.yml`` (``service.setup``); ``/webhook`` answers 503 and ``/readyz``
 503 until the process is restarted with the credentials.
 
-Answers to GitHub, recorded in the App's delivery log:
+``POST /webhook`` and ``POST /`` are answered by ``Receiver``, a plain WSGI callable in front of the
+Flask application (which serves everything else): one delivery costs no Flask or Werkzeug request
+and response objects, and is logged in one line (``delivery_<outcome>`` with ``size`` and
+``status``).
+
+Answers to GitHub, recorded in the App's delivery log (the body is JSON ``{"status": …}``):
 
 | case | status |
 |---|---|
@@ -20,6 +25,7 @@ Answers to GitHub, recorded in the App's delivery log:
 | event or action the app does not route | 204 |
 | ``X-Hub-Signature-256`` missing, not ``sha256=<64 hex>``, or wrong (a SHA-1 ``X-Hub-Signature`` alone is not accepted) | 401 |
 | body is not a JSON object; ``X-GitHub-Event`` or ``X-GitHub-Delivery`` missing | 400 |
+| ``X-GitHub-Delivery`` not GUID-like: over 64 characters, or other than letters, digits, ``-``, ``_``, ``.`` | 400 |
 | ``application/x-www-form-urlencoded`` or multipart body (set the App's content type to JSON) | 415 |
 | body over 26 MiB (GitHub caps payloads at 25 MB) | 413 |
 | Redis unreachable: GitHub records a failed delivery, which can be redelivered | 503 |
@@ -29,24 +35,38 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
+import orjson
 import redis
 from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_input_stream
 
 from . import metrics, queueing
 from .errors import ConfigError
-from .logs import bound, configure, event
+from .logs import configure, event
 from .routes import Route, route
 from .settings import Settings, SetupSettings
 
 MAX_BODY = 26 * 1024 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+WEBHOOK_PATHS = frozenset(("/webhook", "/"))
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# GitHub's X-GitHub-Delivery is a GUID (36 characters of hex digits and hyphens). A header of up to
+# 64 letters, digits, ``-``, ``_`` or ``.`` is accepted (redelivery tools and tests name deliveries
+# too); anything else is neither logged nor used in a Redis key: unbounded keys, spaces or control
+# characters in log lines are what this keeps out.
+_GUID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# X-GitHub-Event names (``pull_request``, ``check_suite`` …): only such a name becomes a metric
+# label or a log field, so a signed but odd header cannot grow either without bound.
+_EVENT = re.compile(r"[a-z_]{1,64}")
+_STATUS_LINES = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 202, 204, 400, 401, 413, 415, 500, 503)}
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +89,150 @@ def signature_valid(body: bytes, header: str | None, secrets: tuple[str, ...]) -
 
 
 def _answer(status: int, outcome: str, event_name: str, **body: Any) -> Response:
+    """A Flask answer (setup mode), counted like the receiver's."""
     start = getattr(g, "wavegate_start", None)
-    metrics.record_delivery(event_name, outcome, time.monotonic() - start if start is not None else None)
+    metrics.record_delivery(event_name if _EVENT.fullmatch(event_name) else "-", outcome,
+                            time.monotonic() - start if start is not None else None)
     if status == 204:
         return Response(status=204)
     response = jsonify({"status": outcome, **body})
     response.status_code = status
     return response
+
+
+class _Answer(Exception):
+    """Raised inside ``Receiver.receive`` to end a delivery with an answer."""
+
+    def __init__(self, status: int, outcome: str, log_event: str = "delivery_rejected", level: int = logging.WARNING,
+                 why: str | None = None, body: dict[str, Any] | None = None) -> None:
+        super().__init__(outcome)
+        self.status, self.outcome, self.log_event, self.level = status, outcome, log_event, level
+        self.why, self.body = why, body or {}
+
+
+class Receiver:
+    """WSGI callable: ``POST /webhook`` and ``POST /`` (Probot's default path) are verified,
+    routed and stored here; every other request goes to ``fallback`` (the Flask app).
+
+    Each delivery is answered with the status of the module's table, counted in
+    ``wavegate_webhook_deliveries_total`` and ``wavegate_webhook_ack_seconds``, and logged in one
+    JSON line ``delivery_<outcome>`` with ``size`` (bytes), ``status`` and what identifies it
+    (``delivery_id`` and ``event_name`` when well-formed; ``installation_id``, ``repo``,
+    ``number``, ``sha`` once routed). An unexpected exception answers 500 and logs
+    ``delivery_failed`` with the traceback."""
+
+    def __init__(self, fallback: Callable, settings: Settings, connection: redis.Redis, queue: Any) -> None:
+        self.fallback = fallback
+        self.settings = settings
+        self.connection = connection
+        self.queue = queue
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in WEBHOOK_PATHS:
+            return self.fallback(environ, start_response)
+        start = time.monotonic()
+        fields: dict[str, Any] = {}
+        label = "-"
+        try:
+            label, answer = self.receive(environ, fields)
+        except Exception:
+            metrics.record_delivery(label, "error", time.monotonic() - start)
+            log.error("delivery_failed", exc_info=True,
+                      extra={"wavegate_event": "delivery_failed", "wavegate_fields": {**fields, "status": 500}})
+            return self._respond(start_response, 500, {"status": "internal error"})
+        metrics.record_delivery(label, answer.outcome, time.monotonic() - start)
+        fields["status"] = answer.status
+        if answer.why is not None:
+            fields["reason"] = answer.why
+        event(log, answer.log_event, answer.level, **fields)
+        return self._respond(start_response, answer.status, None if answer.status == 204 else
+                             {"status": answer.outcome, **answer.body})
+
+    @staticmethod
+    def _respond(start_response: Callable, status: int, body: dict[str, Any] | None) -> list[bytes]:
+        if body is None:
+            start_response(_STATUS_LINES[status], [])
+            return []
+        data = orjson.dumps(body) + b"\n"
+        start_response(_STATUS_LINES[status], [("Content-Type", "application/json"),
+                                               ("Content-Length", str(len(data)))])
+        return [data]
+
+    def receive(self, environ: dict[str, Any], fields: dict[str, Any]) -> tuple[str, _Answer]:
+        """(metric label, answer) for one delivery; fills ``fields`` for its log line."""
+        event_name = environ.get("HTTP_X_GITHUB_EVENT", "")
+        delivery_id = environ.get("HTTP_X_GITHUB_DELIVERY", "")
+        guid_ok = bool(_GUID.fullmatch(delivery_id))
+        if guid_ok:
+            fields["delivery_id"] = delivery_id
+        if _EVENT.fullmatch(event_name):
+            fields["event_name"] = event_name
+        try:
+            # Raw bytes, read before anything could parse a form and consume the stream.
+            body = get_input_stream(environ, max_content_length=MAX_BODY).read()
+        except RequestEntityTooLarge:
+            fields["size"] = int(environ.get("CONTENT_LENGTH") or 0) or None
+            return "-", _Answer(413, "body over 26 MiB (GitHub caps payloads at 25 MB)", why="body too large")
+        fields["size"] = len(body)
+        try:
+            return self._verified(environ, body, event_name, delivery_id, guid_ok, fields)
+        except _Answer as answer:
+            return fields.get("event_name", "-") if answer.status != 401 else "-", answer
+
+    def _verified(self, environ: dict[str, Any], body: bytes, event_name: str, delivery_id: str, guid_ok: bool,
+                  fields: dict[str, Any]) -> tuple[str, _Answer]:
+        settings = self.settings
+        if not signature_valid(body, environ.get("HTTP_X_HUB_SIGNATURE_256"), settings.webhook_secrets):
+            raise _Answer(401, "bad signature", why="bad signature")
+        if environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower() in FORM_TYPES:
+            raise _Answer(415, "set the App's webhook content type to application/json", why="form-encoded body")
+        if not event_name or not delivery_id:
+            raise _Answer(400, "missing X-GitHub-Event or X-GitHub-Delivery", why="missing header")
+        if not guid_ok:
+            fields["delivery_id_length"] = len(delivery_id)
+            raise _Answer(400, "X-GitHub-Delivery is not a GUID (at most 64 letters, digits, '-', '_' or '.')",
+                          why="malformed X-GitHub-Delivery")
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise _Answer(400, "body is not JSON", why="body is not JSON") from None
+        if not isinstance(payload, dict):
+            raise _Answer(400, "body is not a JSON object", why="body is not a JSON object")
+        label = fields.get("event_name", "-")
+        if event_name == "ping":
+            return label, _Answer(200, "pong", "delivery_ping", logging.INFO)
+        try:
+            decision = route(event_name, payload, settings)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            # Signed, but not shaped like GitHub's payload for this event (a field of the
+            # wrong type): nothing to act on, and never a 500 with a traceback.
+            raise _Answer(400, "payload fields have unexpected types",
+                          why="payload fields of unexpected types") from None
+        if not isinstance(decision, Route):
+            return label, _Answer(decision.status, "ignored", "delivery_ignored", logging.INFO, why=decision.reason,
+                                  body={"reason": decision.reason})
+        kwargs = decision.kwargs
+        fields["installation_id"] = kwargs["installation_id"]
+        fields["repo"] = kwargs["repo"]
+        number = kwargs.get("number") or kwargs.get("issue")
+        if number is not None:
+            fields["number"] = number
+        if kwargs.get("head_sha") is not None:
+            fields["sha"] = kwargs["head_sha"]
+        return label, self._store(decision, delivery_id, fields)
+
+    def _store(self, decision: Route, delivery_id: str, fields: dict[str, Any]) -> _Answer:
+        # One atomic Redis call (``queueing.ingest``): the 202 is sent only once the job (or the
+        # waiting job it was folded into) holds the delivery; on an error nothing was stored.
+        try:
+            stored = queueing.ingest(self.connection, self.queue, decision, delivery_id)
+        except redis.RedisError as exc:
+            return _Answer(503, "queue unavailable", "enqueue_failed", logging.ERROR, why=type(exc).__name__)
+        fields["job_id"] = stored.job_id
+        if stored.outcome == "duplicate":
+            return _Answer(200, "duplicate", "delivery_duplicate", logging.INFO, body={"job": stored.job_id})
+        fields["job"] = decision.job
+        return _Answer(202, stored.outcome, f"delivery_{stored.outcome}", logging.INFO, body={"job": stored.job_id})
 
 
 def create_app(settings: Settings | SetupSettings | None = None, *,
@@ -99,45 +256,11 @@ def create_app(settings: Settings | SetupSettings | None = None, *,
     app = _base_app()
     app.extensions["wavegate"] = {"settings": settings, "redis": connection, "queue": queue}
 
-    @app.post("/webhook")
-    @app.post("/")
-    def webhook() -> Response:
-        # Raw bytes first, before anything could parse a form and consume the stream.
-        body = request.get_data(cache=True, parse_form_data=False)
-        event_name = request.headers.get("X-GitHub-Event", "")
-        delivery_id = request.headers.get("X-GitHub-Delivery", "")
-        with bound(delivery_id=delivery_id or None, event_name=event_name or None):
-            event(log, "delivery_received", size=len(body))
-            if not signature_valid(body, request.headers.get("X-Hub-Signature-256"), settings.webhook_secrets):
-                event(log, "delivery_rejected", logging.WARNING, reason="bad signature")
-                return _answer(401, "bad signature", event_name)
-            if request.mimetype in FORM_TYPES:
-                event(log, "delivery_rejected", logging.WARNING, reason="form-encoded body")
-                return _answer(415, "set the App's webhook content type to application/json", event_name)
-            if not event_name or not delivery_id:
-                return _answer(400, "missing X-GitHub-Event or X-GitHub-Delivery", event_name)
-            try:
-                payload = json.loads(body)
-            except (UnicodeDecodeError, ValueError):
-                return _answer(400, "body is not JSON", event_name)
-            if not isinstance(payload, dict):
-                return _answer(400, "body is not a JSON object", event_name)
-            if event_name == "ping":
-                return _answer(200, "pong", event_name)
-            try:
-                decision = route(event_name, payload, settings)
-            except (AttributeError, TypeError, ValueError, KeyError):
-                # Signed, but not shaped like GitHub's payload for this event (a field of the
-                # wrong type): nothing to act on, and never a 500 with a traceback.
-                event(log, "delivery_rejected", logging.WARNING, reason="payload fields of unexpected types")
-                return _answer(400, "payload fields have unexpected types", event_name)
-            if not isinstance(decision, Route):
-                event(log, "delivery_ignored", reason=decision.reason)
-                return _answer(decision.status, "ignored", event_name, reason=decision.reason)
-            kwargs = decision.kwargs
-            with bound(installation_id=kwargs["installation_id"], repo=kwargs["repo"],
-                       number=kwargs.get("number") or kwargs.get("issue"), sha=kwargs.get("head_sha")):
-                return _enqueue(connection, queue, decision, delivery_id, event_name)
+    # The Receiver answers POST on these paths before Flask sees a request; the rules keep other
+    # methods on them answering 405, as before.
+    app.add_url_rule("/webhook", "webhook", _shadowed, methods=["POST"])
+    app.add_url_rule("/", "webhook_root", _shadowed, methods=["POST"])
+    app.wsgi_app = Receiver(app.wsgi_app, settings, connection, queue)  # type: ignore[method-assign]
 
     @app.get("/readyz")
     def readyz() -> Response:
@@ -155,6 +278,10 @@ def create_app(settings: Settings | SetupSettings | None = None, *,
         return Response(body, content_type=content_type)
 
     return app
+
+
+def _shadowed() -> Response:
+    raise NotImplementedError("answered by Receiver")
 
 
 def _base_app() -> Flask:
@@ -200,18 +327,3 @@ def _setup_app(settings: SetupSettings) -> Flask:
         return Response(body, content_type=content_type)
 
     return app
-
-
-def _enqueue(connection: redis.Redis, queue, decision: Route, delivery_id: str, event_name: str) -> Response:
-    # One atomic Redis call (``queueing.ingest``): the 202 is sent only once the job (or the
-    # waiting job it was folded into) holds the delivery; on an error nothing was stored.
-    try:
-        stored = queueing.ingest(connection, queue, decision, delivery_id)
-    except redis.RedisError as exc:
-        event(log, "enqueue_failed", logging.ERROR, reason=type(exc).__name__)
-        return _answer(503, "queue unavailable", event_name)
-    if stored.outcome == "duplicate":
-        event(log, "delivery_duplicate", job_id=stored.job_id)
-        return _answer(200, "duplicate", event_name, job=stored.job_id)
-    event(log, f"delivery_{stored.outcome}", job_id=stored.job_id, job=decision.job)
-    return _answer(202, stored.outcome, event_name, job=stored.job_id)

@@ -290,10 +290,85 @@ def test_logs_are_json_lines_with_bound_fields_and_no_secrets(client, queue):
     finally:
         logging.getLogger().removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    events = {line["event"]: line for line in lines}
-    assert events["delivery_received"]["delivery_id"] == "G-log"
-    assert events["delivery_enqueued"]["repo"] == "o/r"
-    assert events["delivery_enqueued"]["installation_id"] == 1
-    assert events["delivery_enqueued"]["number"] == 42
+    # One line per delivery: its outcome, carrying the size and the status.
+    assert [line["event"] for line in lines] == ["delivery_enqueued", "log"]
+    enqueued = lines[0]
+    assert enqueued["delivery_id"] == "G-log" and enqueued["event_name"] == "issues"
+    assert enqueued["size"] == len(json.dumps(LABELED).encode()) and enqueued["status"] == 202
+    assert enqueued["repo"] == "o/r"
+    assert enqueued["installation_id"] == 1
+    assert enqueued["number"] == 42
     leak = lines[-1]["message"]
     assert SECRET not in leak and "ghs_" not in leak and "abcdefgh12345" not in leak and "eyJ" not in leak
+
+
+@pytest.mark.parametrize(("event", "body", "guid", "name", "status"), [
+    ("issues", CASE_BODY, "G-r1", "delivery_rejected", 401),
+    ("issues", b"[1]", "G-r2", "delivery_rejected", 400),
+    ("ping", b'{"zen":"z"}', "G-r3", "delivery_ping", 200),
+    ("sponsorship", b'{"action":"created"}', "G-r4", "delivery_ignored", 204),
+])
+def test_every_delivery_is_logged_once_with_size_and_status(client, event, body, guid, name, status):
+    stream = io.StringIO()
+    handler = logs.configure("INFO", [SECRET], stream=stream)
+    try:
+        signature = SIG_B if status == 401 else None
+        assert deliver(client, event, body, guid, signature=signature).status_code == status
+    finally:
+        logging.getLogger().removeHandler(handler)
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert (line["event"], line["status"], line["size"], line["delivery_id"]) == (name, status, len(body), guid)
+
+
+def test_secrets_are_scrubbed_from_every_field_before_json_escapes_them():
+    secret = 'se"cr\\et-with-quotes'
+    stream = io.StringIO()
+    handler = logs.configure("INFO", [secret], stream=stream)
+    try:
+        logs.event(logging.getLogger("x"), "probe", reason=f"a {secret} b", problems=[f"x{secret}", {"k": secret}],
+                   note="Authorization: Bearer abcdefgh12345678", url="redis://:pw1234@host:6379/0")
+        with logs.bound(repo=f"o/{secret}"):
+            logs.event(logging.getLogger("x"), "probe2")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = stream.getvalue()
+    assert secret not in text and json.dumps(secret)[1:-1] not in text
+    assert "abcdefgh12345678" not in text and "pw1234" not in text
+    first, second = (json.loads(line) for line in text.splitlines())
+    assert first["reason"] == "a [redacted] b" and first["problems"] == ["x[redacted]", {"k": "[redacted]"}]
+    assert second["repo"] == "o/[redacted]"
+
+
+# ------------------------------------------------------------------ X-GitHub-Delivery
+
+
+@pytest.mark.parametrize("guid", ["a" * 65, "x" * 8000, "G 1", "G:1", "G\u00e91", "../../etc", "G\t1"])
+def test_a_delivery_header_that_is_not_a_guid_is_400_and_neither_stored_nor_logged(client, conn, queue, guid):
+    stream = io.StringIO()
+    handler = logs.configure("INFO", [SECRET], stream=stream)
+    try:
+        response = deliver(client, "issues", LABELED, guid.encode("latin-1", "replace").decode("latin-1"))
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert response.status_code == 400
+    assert "X-GitHub-Delivery is not a GUID" in response.get_json()["status"]
+    assert queued_jobs(queue) == []
+    assert conn.keys("wavegate:delivery:*") == []
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["event"] == "delivery_rejected" and "delivery_id" not in line
+    assert line["delivery_id_length"] == len(guid)
+    assert guid[:8] not in stream.getvalue() or len(guid) < 8
+
+
+def test_a_guid_of_64_characters_is_accepted(client, queue):
+    guid = "0123abcd-" * 7 + "0"
+    assert len(guid) == 64
+    assert deliver(client, "issues", LABELED, guid).status_code == 202
+    assert queued_jobs(queue)[0].kwargs["delivery_id"] == guid
+
+
+def test_an_unsigned_delivery_does_not_name_a_metric_label(client):
+    deliver(client, "made_up_event_name", CASE_BODY, "G-u", signature=SIG_B)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "made_up_event_name" not in text
+    assert 'wavegate_webhook_deliveries_total{event="-",outcome="bad signature"}' in text

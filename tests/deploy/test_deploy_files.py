@@ -5,6 +5,9 @@ for both roles, and a Procfile whose entry points import."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import json
+import os
 import re
 import shlex
 import subprocess
@@ -19,7 +22,7 @@ from tests.conftest import ROOT
 
 DEPLOY = ROOT / "deploy"
 K8S_VERSION = "1.30.0"
-WEB_COMMAND = ["gunicorn", "-c", "deploy/gunicorn.conf.py", "service.webhook:create_app()"]
+WEB_COMMAND = ["python", "deploy/web.py"]
 WORKER_COMMAND = ["python", "-m", "workers"]
 
 
@@ -152,7 +155,7 @@ def test_the_image_serves_webhooks_by_default_and_contains_what_both_roles_need(
     cmd = [arg for op, arg in ops if op == "CMD"][-1]
     assert yaml.safe_load(cmd) == WEB_COMMAND
     copied = " ".join(arg for op, arg in ops if op == "COPY")
-    for needed in ("service", "workers", "deploy/gunicorn.conf.py", "app.yml", "pyproject.toml"):
+    for needed in ("service", "workers", "deploy/web.py", "app.yml", "pyproject.toml"):
         assert needed in copied, needed
     assert not [arg for op, arg in ops if op == "ENTRYPOINT"], "the role is chosen by the command alone"
 
@@ -171,13 +174,77 @@ def test_procfile_has_web_and_worker():
     assert procs["worker"] == WORKER_COMMAND
 
 
+def _launcher():
+    spec = importlib.util.spec_from_file_location("wavegate_web_launcher", ROOT / "deploy" / "web.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_procfile_entry_points_import():
-    module, _, call = procfile()["web"][-1].partition(":")
-    assert callable(getattr(importlib.import_module(module), call.removesuffix("()")))
+    assert (ROOT / procfile()["web"][-1]).is_file()
+    module, _, call = _launcher().TARGET.partition(":")
+    assert callable(getattr(importlib.import_module(module), call))
     assert importlib.util.find_spec(procfile()["worker"][-1]) is not None
     result = subprocess.run([sys.executable, "-m", "workers", "--help"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and "--burst" in result.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_web_launcher_stops_on_a_configuration_error_with_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "deploy/web.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent/.env", "APP_ID": "x",
+                                 "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["wavegate web: configuration error: APP_ID must be a positive "
+                                                  "integer, got 'x'"]
+
+
+def test_the_web_launcher_serves_the_app_with_json_logs_and_multiprocess_metrics(tmp_path):
+    import signal
+    import time
+
+    import requests
+
+    port = _free_port()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's file: wiped at start
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent/.env", "PORT": str(port), "WEB_HOST": "127.0.0.1",
+           "WEB_CONCURRENCY": "2", "WEB_THREADS": "2", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           "REDIS_URL": "redis://127.0.0.1:1/0"}  # setup mode: no App credentials
+    proc = subprocess.Popen([sys.executable, "deploy/web.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert requests.get(f"http://127.0.0.1:{port}/livez", timeout=2).status_code == 200
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the web process did not start"
+                time.sleep(0.2)
+        answer = requests.post(f"http://127.0.0.1:{port}/webhook", data=b"{}", timeout=5,
+                               headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": "d-1"})
+        assert answer.status_code == 503  # setup mode: GitHub records a failed delivery to redeliver
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'wavegate_webhook_deliveries_total{event="ping"' in metrics
+        assert not (metrics_dir / "counter_1.db").exists()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert lines and all(isinstance(line["event"], str) for line in lines)
+    assert "setup_mode" in {line["event"] for line in lines}
+    assert proc.returncode == 0
 
 
 def test_gunicorn_config_loads(tmp_path):

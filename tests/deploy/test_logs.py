@@ -168,8 +168,10 @@ def test_every_process_logs_json_lines_with_stable_events(run):
             record = json.loads(line)  # every line of web and worker is one JSON object
             assert isinstance(record.get("event"), str) and record["event"], line
             events.setdefault(record["event"], []).append(record)
-    received = events["delivery_received"]
-    assert all(r.get("delivery_id") for r in received)
+    # One line per delivery, named after its outcome, with the delivery's GUID, size and status.
+    deliveries = [r for name, records in events.items() if name.startswith("delivery_") for r in records]
+    assert deliveries and all(r.get("delivery_id") and r["size"] > 0 and r["status"] for r in deliveries)
+    assert "delivery_received" not in events
     enqueued = events["delivery_enqueued"]
     assert {r["repo"] for r in enqueued} == {REPO}
     assert all(isinstance(r["installation_id"], int) for r in enqueued)
