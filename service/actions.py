@@ -95,12 +95,14 @@ def check_pull(gh: GitHubPort, repo: str, number: int, head_sha: str | None = No
         return "stale"
     if pull.state != "open":
         return "not open"
-    cfg = _config(gh, repo)
+    raw = load_config(gh, repo)
+    cfg = _usable(raw)
     found = plan_for_pull(gh, repo, pull, cfg)
     if found is not None and _plan_moved(found[0]):
         # The PR's state changed what the plan's other gates say (reopened, closed, merged while
         # an event was lost): re-evaluate the whole plan, this PR included.
-        return reconcile_context(gh, repo, found[0].issue.number, job_id=job_id, reason=f"#{number}")
+        return reconcile_context(gh, repo, found[0].issue.number, job_id=job_id, reason=f"#{number}",
+                                 **_already_read(found[0], raw))
     outputs = _verdict_outputs(gh, repo, pull, cfg, found)
     written = checks.post(gh, repo, pull.head_sha, outputs, number=number)
     if written is None:
@@ -116,22 +118,34 @@ def _plan_moved(ctx: PlanContext) -> bool:
 
 
 def _config(gh: GitHubPort, repo: str):
-    cfg = load_config(gh, repo)
+    return _usable(load_config(gh, repo))
+
+
+def _usable(cfg):
     # An invalid config is reported on each dashboard; checks fall back to the defaults rather
     # than leaving required checks unwritten.
     return RepoConfig() if isinstance(cfg, list) else cfg
+
+
+def _already_read(ctx: PlanContext, raw_config) -> dict:
+    """What a PR job has just read of its plan, for ``reconcile_context`` not to read it again:
+    the issue, the config as parsed (problems included, so the dashboard still reports them),
+    the dashboard and the plan's PRs."""
+    known = {p.number: p for p in (*ctx.pulls.values(), *ctx.removed.values())}
+    return {"issue_data": ctx.issue, "config": raw_config, "dashboard": ctx.dashboard, "known": known}
 
 
 def pull_closed(gh: GitHubPort, repo: str, number: int, *, job_id: str | None = None) -> str:
     """A PR closed (merged or not): re-evaluate the plan it belongs to, if any — that plan's PRs
     only (a merge may unlock dependants; an unmerged close blocks them with the way out)."""
     pull = gh.get_pull(repo, number)
-    cfg = _config(gh, repo)
-    found = plan_for_pull(gh, repo, pull, cfg)
+    raw = load_config(gh, repo)
+    found = plan_for_pull(gh, repo, pull, _usable(raw))
     if found is None:
         return f"#{number}: in no active plan"
     ctx, _agent = found
-    return reconcile_context(gh, repo, ctx.issue.number, job_id=job_id, reason=f"#{number} closed")
+    return reconcile_context(gh, repo, ctx.issue.number, job_id=job_id, reason=f"#{number} closed",
+                             **_already_read(ctx, raw))
 
 
 def rerun_checks(gh: GitHubPort, repo: str, head_sha: str, pr_numbers: tuple[int, ...] = (), *,

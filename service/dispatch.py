@@ -177,9 +177,11 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
                       reason: str = "", job_id: str | None = None,
                       add_skipped: frozenset[str] = frozenset(), cancel: bool = False,
                       dashboard: CommentData | None = None, issue_data: IssueData | None = None,
-                      config: RepoConfig | list[Problem] | None = None) -> str:
-    """``actions.reconcile_plan`` with the extras commands need: agents to add to the skip list,
-    cancelling, and already-read issue, config and dashboard."""
+                      config: RepoConfig | list[Problem] | None = None,
+                      known: dict[int, PullData] | None = None) -> str:
+    """``actions.reconcile_plan`` with the extras commands and PR jobs need: agents to add to the
+    skip list, cancelling, and already-read issue, config, dashboard and PRs (``known``, by
+    number: not read again)."""
     iss = issue_data or gh.get_issue(repo, issue)
     cfg_result = config if config is not None else load_config(gh, repo)
     cfg = cfg_result if isinstance(cfg_result, RepoConfig) else RepoConfig()
@@ -218,7 +220,7 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
     plan = result
     ctx = PlanContext(repo=repo, issue=iss, config=cfg, plan=plan, hash=markers.plan_hash(plan),
                       state=raw, dashboard=existing)
-    load_pulls(gh, ctx)
+    load_pulls(gh, ctx, known)
     skipped = frozenset(carried.skipped | add_skipped) & frozenset(plan.names)
     cancelled = carried.cancelled or cancel
     amendments = carried.amendments
@@ -241,13 +243,17 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
 
     fresh: dict[str, str] = {}  # agent → head SHA of a branch this run created
     try:
-        if not cancelled:
-            for agent in sorted(plan.agents, key=lambda a: a.wave):
-                if agent.name not in ctx.pulls:
-                    pull, sha = _dispatch_agent(gh, ctx, agent, base, base_sha, tree.sha)
-                    ctx.pulls[agent.name] = pull
-                    if sha is not None:
-                        fresh[agent.name] = sha
+        missing = [] if cancelled else [a for a in plan.agents if a.name not in ctx.pulls]
+        # One listing of the plan's branches instead of a ref read per agent to dispatch.
+        prefix = f"{cfg.branch_prefix.rstrip('/')}/{issue}/"
+        heads = gh.branch_heads(repo, prefix) if len(missing) > 1 else None
+        for agent in sorted(missing, key=lambda a: a.wave):
+            pull, sha = _dispatch_agent(gh, ctx, agent, base, base_sha, tree.sha,
+                                        heads if heads is not None and ctx.branch(agent.name).startswith(prefix)
+                                        else None)
+            ctx.pulls[agent.name] = pull
+            if sha is not None:
+                fresh[agent.name] = sha
     except PermissionDenied as exc:
         notice = report.missing_permission_notice(exc.request, exc.permission)
         publish_dashboard(gh, repo, issue, _with(carried, notice=notice), existing)
@@ -268,13 +274,17 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
             _refresh_prompt(gh, ctx, agent, pull)
         runs_before = None if agent.name in fresh else gh.check_runs(repo, pull.head_sha)
         changes = (ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
-                   if fresh.get(agent.name) == pull.head_sha else gh.pull_changes(repo, pull))
+                   if fresh.get(agent.name) == pull.head_sha
+                   else gh.pull_changes(repo, pull, base_sha=base_sha if pull.base_ref == base else None))
         verdict = territory.classify_agent_pr(plan, agent.name, changes, prs, cfg, matcher)
         verdicts[agent.name] = verdict.conclusion.value
         expansions[agent.name] = scope_expansions(gh, repo, pull, changes)
         decision = decisions[agent.name]
         outs = [report.territory_output(verdict), report.gate_output(decision, plan, prs=prs)]
-        n = checks.post(gh, repo, pull.head_sha, outs, number=pull.number, runs=runs_before or ())
+        # A branch this run created has no other commit yet: its head needs no re-read (a push
+        # since then sends a synchronize, checked on its own head).
+        n = checks.post(gh, repo, pull.head_sha, outs, number=None if agent.name in fresh else pull.number,
+                        runs=runs_before or ())
         written += n or 0
         # Level-triggered: whatever the previous run managed before it stopped, an unlocked PR
         # ends with its comment and (once per base head) an update from the base.
@@ -305,11 +315,12 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
 
 
 def _dispatch_agent(gh: GitHubPort, ctx: PlanContext, agent: Agent, base: str, base_sha: str,
-                    tree_sha: str) -> tuple[PullData, str | None]:
-    """Branch (reused when it exists) and PR for one agent. Returns the PR and, when this run
-    created the branch, its head SHA (the empty commit: no file changed)."""
+                    tree_sha: str, heads: dict[str, str] | None = None) -> tuple[PullData, str | None]:
+    """Branch (reused when it exists) and PR for one agent. ``heads`` (branch → SHA) is a listing
+    of branches that covers this agent's; without it the branch is read. Returns the PR and,
+    when this run created the branch, its head SHA (the empty commit: no file changed)."""
     branch = ctx.branch(agent.name)
-    sha = gh.branch_sha(ctx.repo, branch)
+    sha = heads.get(branch) if heads is not None else gh.branch_sha(ctx.repo, branch)
     created = None
     if sha is None:
         sha = gh.create_branch(ctx.repo, branch, base_sha, tree_sha=tree_sha,

@@ -10,12 +10,17 @@ objects (those pickle with their token).
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import logging
+import threading
 import time
+import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 from github import Auth, GithubException, GithubIntegration, GithubRetry
@@ -32,6 +37,11 @@ FILES_CAP = 3000  # GET /pulls/{n}/files never lists more, however it is paged
 ANNOTATIONS_PER_REQUEST = 50  # check-run create/update accept at most 50; PATCHes append
 PER_PAGE = 100
 SECONDARY_WAIT = 60.0  # seconds, when a secondary limit names no Retry-After
+# A rate-limit pause up to this long (seconds) is slept out in the job; a longer one raises
+# RateLimited so RQ reschedules the job instead of holding a worker. Below the Redis pacer's
+# 30 s write-lock expiry, since an idempotent write may wait while holding its slot.
+INLINE_PAUSE = 20.0
+INLINE_RETRIES = 3  # sends of one request after short rate limits, before the job's own retry
 
 # The permission each refused request needs, for PermissionDenied (app.yml grants these).
 _PERMISSION_FOR = (
@@ -60,15 +70,17 @@ class GitHubPort(Protocol):
     def permission(self, repo: str, login: str) -> str: ...
     def file_text(self, repo: str, path: str, ref: str | None = None) -> str | None: ...
     def branch_sha(self, repo: str, branch: str) -> str | None: ...
+    def branch_heads(self, repo: str, prefix: str) -> dict[str, str]: ...
     def tree(self, repo: str, sha: str) -> TreeData: ...
     def create_branch(self, repo: str, branch: str, base_sha: str, *, tree_sha: str | None = None,
                       message: str = "") -> str: ...
     def find_pull(self, repo: str, head_branch: str) -> PullData | None: ...
     def open_pulls(self, repo: str) -> list[PullData]: ...
+    def recent_pulls(self, repo: str) -> list[PullData]: ...
     def get_pull(self, repo: str, number: int) -> PullData: ...
     def create_pull(self, repo: str, base: str, head: str, title: str, body: str, *,
                     look_first: bool = True) -> PullData: ...
-    def pull_changes(self, repo: str, pull: PullData) -> ChangeSet: ...
+    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None) -> ChangeSet: ...
     def merge_base(self, repo: str, base: str, head: str) -> str: ...
     def contains(self, repo: str, commit: str, container: str) -> bool: ...
     def check_runs(self, repo: str, sha: str) -> list[CheckRunData]: ...
@@ -273,6 +285,109 @@ def tree_changes(base: TreeData, head: TreeData) -> ChangeSet:
 
 
 _limited_streak: dict[str, int] = {}  # installation → consecutive rate-limited answers
+# GET answers kept per process for conditional requests: ~20 KB for a PR, up to ~2 MB for a page
+# of 100 PRs or a large tree, so a few hundred entries stay within tens of MB.
+ETAG_ENTRIES = 512
+
+
+class _ETagCache:
+    """The last answer of each GET, per (installation, URL, query), with its ``ETag``: the next
+    identical GET sends ``If-None-Match`` and GitHub answers 304 with no body when nothing
+    changed, which does not count against the installation's rate limit. Least recently used
+    entries go first beyond ``size``. Entries hold public API data, never tokens."""
+
+    def __init__(self, size: int = ETAG_ENTRIES) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple[str, dict[str, Any], Any]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[str, dict[str, Any], Any] | None:
+        with self._guard:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple, etag: str, headers: dict[str, Any], data: Any) -> None:
+        with self._guard:
+            self._entries[key] = (etag, headers, data)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_etags = _ETagCache()
+CHANGES_TTL = 3600  # seconds a memoised change set is kept
+CHANGES_ENTRIES = 256  # change sets kept per process
+
+
+def _encode_changes(changes: ChangeSet) -> bytes:
+    files = [[f.path, f.status, f.previous_path] for f in changes.files]
+    doc = {"files": files, "source": changes.source.value, "listed": changes.listed, "changed": changes.changed}
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode())
+
+
+def _decode_changes(raw: bytes) -> ChangeSet | None:
+    try:
+        doc = json.loads(zlib.decompress(raw))
+        files = tuple(ChangedFile(path=p, status=st, previous_path=prev) for p, st, prev in doc["files"])
+        return ChangeSet(files=files, source=FileSource(doc["source"]), listed=doc["listed"],
+                         changed=doc["changed"])
+    except (ValueError, KeyError, TypeError, zlib.error):
+        return None
+
+
+class ChangeMemo:
+    """Change sets of PRs by (installation, repository, PR, head SHA, base head SHA): GitHub's
+    list of a PR's files is the diff from the merge base of those two commits to the head, so it
+    cannot change while both stay put, and a refresh, an unlock or the periodic pass need not
+    list the files of an unchanged PR again (30 pages, plus a compare and two trees, for a PR of
+    5,000 files). Kept in this process (LRU of ``CHANGES_ENTRIES``) and, with ``connection``, in
+    Redis for every worker process (``wavegate:changes:…``, zlib-compressed JSON of the paths,
+    expiring after ``CHANGES_TTL`` seconds). Paths only: no token or body text."""
+
+    def __init__(self, connection: Any = None, *, ttl: int = CHANGES_TTL, prefix: str = "wavegate:changes") -> None:
+        self.redis = connection
+        self.ttl = ttl
+        self.prefix = prefix
+
+    def get(self, key: str) -> ChangeSet | None:
+        """The change set stored under ``key``, or None. A Redis error is a miss."""
+        with _local_changes_guard:
+            found = _local_changes.get(key)
+            if found is not None:
+                _local_changes.move_to_end(key)
+                return found
+        if self.redis is None:
+            return None
+        try:
+            raw = self.redis.get(f"{self.prefix}:{key}")
+        except Exception:  # noqa: BLE001 - a cache: Redis trouble means reading GitHub again
+            return None
+        found = _decode_changes(raw) if raw else None
+        if found is not None:
+            self._keep(key, found)
+        return found
+
+    def put(self, key: str, changes: ChangeSet) -> None:
+        """Store ``changes`` under ``key`` (here, and in Redis when connected; errors ignored)."""
+        self._keep(key, changes)
+        if self.redis is None:
+            return
+        with contextlib.suppress(Exception):
+            self.redis.set(f"{self.prefix}:{key}", _encode_changes(changes), ex=self.ttl)
+
+    @staticmethod
+    def _keep(key: str, changes: ChangeSet) -> None:
+        with _local_changes_guard:
+            _local_changes[key] = changes
+            _local_changes.move_to_end(key)
+            while len(_local_changes) > CHANGES_ENTRIES:
+                _local_changes.popitem(last=False)
+
+
+_local_changes: OrderedDict[str, ChangeSet] = OrderedDict()
+_local_changes_guard = threading.Lock()
 
 
 def _drop_installation_token(requester: Any) -> bool:
@@ -290,15 +405,17 @@ class PyGithubPort:
     """``GitHubPort`` over a PyGithub ``Github`` client acting as one installation.
 
     ``requester`` is the client's PyGithub ``Requester``; ``pacer`` spaces writes per ``key``;
-    with ``dry_run`` writes are logged (method and path only) and not sent, and return placeholder
+    ``memo`` keeps PR change sets (default: this process only); with ``dry_run`` writes are
+    logged (method and path only) and not sent, and return placeholder
     records.
     """
 
     def __init__(self, requester: Any, *, key: str = "0", pacer: Pacer | None = None,
-                 dry_run: bool = False, bot_login: str | None = None) -> None:
+                 dry_run: bool = False, bot_login: str | None = None, memo: ChangeMemo | None = None) -> None:
         self._req = requester
         self._key = key
         self._pacer = pacer or NoPacer()
+        self._memo = memo or ChangeMemo()
         self.dry_run = dry_run
         self.bot_login = bot_login
 
@@ -306,35 +423,78 @@ class PyGithubPort:
 
     def _call(self, verb: str, path: str, *, params: dict[str, Any] | None = None,
               body: Any = None, headers: dict[str, str] | None = None) -> tuple[dict[str, Any], Any]:
+        """One request (``path`` relative or absolute), after any rate-limit pause of the
+        installation. A rate-limited answer pauses the whole installation (every job and
+        process sharing the pacer) for its wait; a short one (≤ ``INLINE_PAUSE`` s) is waited
+        out here and the request sent again, at most ``INLINE_RETRIES`` times, except POSTs:
+        GitHub may have created the object, so the job's retry looks before creating.
+        Raises ``service.errors`` types; ``RateLimited`` when the pause is longer."""
         request = f"{verb} {path.split('?', 1)[0]}"
-        try:
+        attempt = 0
+        while True:
+            self._await_pause(request)
             try:
-                result = self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
-                                                       headers=headers)
-            except GithubException as exc:
-                # GitHub may reject an installation token before its stated expiry (revoked,
-                # rotated): mint a fresh one and send the request once more. A 401 answers
-                # before anything was done, so repeating it cannot duplicate a write.
-                if exc.status != 401 or not _drop_installation_token(self._req):
-                    raise
-                result = self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
-                                                       headers=headers)
-        except (GithubException, requests.exceptions.RequestException) as exc:
-            error = map_error(exc, request)
-            if isinstance(error, RateLimited) and isinstance(exc, GithubException):
-                # a secondary limit with no header to go by: 60 s, doubling while it repeats
-                streak = _limited_streak.get(self._key, 0)
-                _limited_streak[self._key] = streak + 1
-                error.retry_after = wait_seconds(exc.headers, attempt=streak)
-            raise error from None
-        _limited_streak.pop(self._key, None)
-        return result
+                result = self._conditional(path, params, headers) if verb == "GET" and body is None \
+                    else self._send(verb, path, params, body, headers)
+            except (GithubException, requests.exceptions.RequestException) as exc:
+                error = map_error(exc, request)
+                if isinstance(error, RateLimited) and isinstance(exc, GithubException):
+                    # a secondary limit with no header to go by: 60 s, doubling while it repeats
+                    streak = _limited_streak.get(self._key, 0)
+                    _limited_streak[self._key] = streak + 1
+                    error.retry_after = wait_seconds(exc.headers, attempt=streak)
+                    self._pacer.pause(self._key, error.retry_after)
+                    if verb != "POST" and attempt < INLINE_RETRIES and error.retry_after <= INLINE_PAUSE:
+                        attempt += 1
+                        continue
+                raise error from None
+            _limited_streak.pop(self._key, None)
+            return result
+
+    def _await_pause(self, request: str) -> None:
+        left = self._pacer.wait_pause(self._key, INLINE_PAUSE)
+        if left > 0:
+            raise RateLimited(f"{request}: not sent, the installation is rate limited for {left:.0f} s",
+                              retry_after=left)
+
+    def _conditional(self, path: str, params: dict[str, Any] | None,
+                     headers: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
+        """A GET sent with ``If-None-Match`` when an earlier answer is kept; a 304 (PyGithub
+        returns it as headers with no body) gives the kept answer back."""
+        key = (self._key, path, tuple(sorted((params or {}).items())), tuple(sorted((headers or {}).items())))
+        kept = _etags.get(key)
+        sent = dict(headers or {})
+        if kept is not None:
+            sent["If-None-Match"] = kept[0]
+        answer_headers, data = self._send("GET", path, params, None, sent or None)
+        etag = _header(answer_headers, "etag")
+        if kept is not None and data is None and etag in (None, kept[0]):
+            return kept[1], kept[2]
+        if etag and data is not None:
+            _etags.put(key, etag, answer_headers, data)
+        return answer_headers, data
+
+    def _send(self, verb: str, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
+        try:
+            return self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
+                                                 headers=headers)
+        except GithubException as exc:
+            # GitHub may reject an installation token before its stated expiry (revoked,
+            # rotated): mint a fresh one and send the request once more. A 401 answers
+            # before anything was done, so repeating it cannot duplicate a write.
+            if exc.status != 401 or not _drop_installation_token(self._req):
+                raise
+            return self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
+                                                 headers=headers)
 
     def _write(self, verb: str, path: str, body: Any = None, *,
                headers: dict[str, str] | None = None) -> Any:
         if self.dry_run:
             log.info("dry run: %s %s not sent", verb, path)
             return None
+        # Wait out a pause before taking the installation's write slot, not while holding it.
+        self._await_pause(f"{verb} {path.split('?', 1)[0]}")
         with self._pacer.write(self._key):
             return self._call(verb, path, body=body, headers=headers)[1]
 
@@ -403,6 +563,14 @@ class PyGithubPort:
             return None
         return d["object"]["sha"]
 
+    def branch_heads(self, repo: str, prefix: str) -> dict[str, str]:
+        """Branch → head SHA of every branch whose name starts with ``prefix`` (e.g.
+        ``wavegate/42/``): ``GET /repos/{repo}/git/matching-refs/heads/{prefix}``, one request
+        (the endpoint is not paginated); {} when none matches."""
+        data = self._call("GET", f"/repos/{repo}/git/matching-refs/heads/{self._q(prefix)}")[1]
+        return {d["ref"].removeprefix("refs/heads/"): d["object"]["sha"] for d in data or ()
+                if str(d.get("ref", "")).startswith("refs/heads/")}
+
     def tree(self, repo: str, sha: str) -> TreeData:
         """``GET /repos/{repo}/git/trees/{sha}?recursive=1``: blobs, and the tree's own SHA."""
         d = self._call("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"})[1]
@@ -419,6 +587,15 @@ class PyGithubPort:
         found.sort(key=lambda p: (p.state == "open", p.number), reverse=True)
         return found[0] if found else None
 
+    def recent_pulls(self, repo: str) -> list[PullData]:
+        """The newest ``PER_PAGE`` PRs in any state, newest first: one request
+        (``GET /repos/{repo}/pulls?state=all&sort=created&direction=desc&per_page=100``). A
+        plan's PRs are usually all on it; list items carry no ``changed_files``."""
+        data = self._call("GET", f"/repos/{repo}/pulls",
+                          params={"state": "all", "sort": "created", "direction": "desc",
+                                  "per_page": PER_PAGE})[1]
+        return [_pull(d) for d in data or ()]
+
     def open_pulls(self, repo: str) -> list[PullData]:
         """Every open PR (``GET /repos/{repo}/pulls?state=open``, all pages)."""
         return [_pull(d) for d in self._pages(f"/repos/{repo}/pulls", {"state": "open"})]
@@ -427,11 +604,30 @@ class PyGithubPort:
         """``GET /repos/{repo}/pulls/{n}`` (carries ``merged`` and ``changed_files``)."""
         return _pull(self._call("GET", f"/repos/{repo}/pulls/{number}")[1])
 
-    def pull_changes(self, repo: str, pull: PullData) -> ChangeSet:
-        """Every path the PR changes. ``GET /pulls/{n}/files?per_page=100``, every page; when the
+    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None) -> ChangeSet:
+        """Every path the PR changes. ``GET /pulls/{n}`` first when ``pull.changed_files`` is
+        unknown (listed PRs), then ``GET /pulls/{n}/files?per_page=100``, every page; when the
         list is capped (3,000) or its count differs from ``changed_files``, the merge base's and the
         head's recursive trees are diffed instead (``GET compare`` for the merge base, two
-        ``GET git/trees``); a truncated tree gives ``FileSource.TRUNCATED`` (fail closed)."""
+        ``GET git/trees``); a truncated tree gives ``FileSource.TRUNCATED`` (fail closed).
+
+        With ``base_sha`` (the current head of the PR's base branch) the result is memoised by
+        (PR, head, base head) in ``ChangeMemo``: no request at all for a PR read before. GitHub
+        lists the files of the head the PR has *when asked*, so before storing, the PR is read
+        again (a conditional GET, normally a 304) and nothing is stored when its head moved."""
+        memo_key = f"{self._key}:{repo}:{pull.number}:{pull.head_sha}:{base_sha}" if base_sha else None
+        if memo_key is not None and (known := self._memo.get(memo_key)) is not None:
+            return known
+        changes = self._list_changes(repo, pull)
+        if memo_key is not None and self.get_pull(repo, pull.number).head_sha == pull.head_sha:
+            self._memo.put(memo_key, changes)
+        return changes
+
+    def _list_changes(self, repo: str, pull: PullData) -> ChangeSet:
+        if pull.changed_files is None:
+            # A PR from a list has no ``changed_files``: without it a list that GitHub cut short
+            # below the cap would pass for complete. Usually a 304 (the PR was read before).
+            pull = self.get_pull(repo, pull.number)
         files = []
         for d in self._pages(f"/repos/{repo}/pulls/{pull.number}/files"):
             files.append(ChangedFile(path=d["filename"], status=d.get("status") or "modified",
@@ -616,19 +812,42 @@ def integration(settings: Any, **overrides: Any) -> GithubIntegration:
     return GithubIntegration(**kwargs)
 
 
+_clients: dict[tuple[int, int, str], Any] = {}
+_clients_guard = threading.Lock()
+
+
+def _installation_client(settings: Any, installation_id: int, overrides: dict[str, Any]) -> Any:
+    """The PyGithub ``Github`` of ``installation_id``, one per process when ``overrides`` is
+    empty: its ``AppInstallationAuth`` keeps the installation token and renews it shortly before
+    it expires (GitHub issues it for an hour), so a long-lived worker mints one token per
+    installation an hour instead of one per job. A rejected token is dropped and re-minted by
+    the port (``_drop_installation_token``)."""
+    if overrides:
+        return integration(settings, **overrides).get_github_for_installation(installation_id)
+    url = getattr(settings, "github_api_url", None) or "https://api.github.com"
+    key = (int(installation_id), int(settings.app_id), url)
+    with _clients_guard:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = integration(settings).get_github_for_installation(installation_id)
+        return client
+
+
 def github_for_installation(settings: Any, installation_id: int, *, pacer: Pacer | None = None,
-                            **overrides: Any) -> GitHubPort:
+                            memo: ChangeMemo | None = None, **overrides: Any) -> GitHubPort:
     """A port acting as the App's installation ``installation_id``. The installation token is
-    minted lazily on the first request and refreshed by PyGithub before it expires. Writes are
-    paced by ``pacer`` (default: one in-process ``LocalPacer`` per installation)."""
-    gi = integration(settings, **overrides)
-    gh = gi.get_github_for_installation(installation_id)
+    minted lazily on the first request, kept by the process's client for that installation and
+    refreshed by PyGithub before it expires; GETs are conditional (``_ETagCache``). Writes are
+    paced by ``pacer`` (default: one in-process ``LocalPacer`` per installation); PR change sets
+    are memoised in ``memo`` (default: this process only). ``overrides`` (tests) build a client
+    of their own."""
+    gh = _installation_client(settings, installation_id, overrides)
     if pacer is None:
         pacer = _pacers.setdefault(installation_id, LocalPacer())
     slug = getattr(settings, "app_slug", None) or None
     return PyGithubPort(gh.requester, key=str(installation_id), pacer=pacer,
                         dry_run=bool(getattr(settings, "dry_run", False)),
-                        bot_login=f"{slug}[bot]" if slug else None)
+                        bot_login=f"{slug}[bot]" if slug else None, memo=memo)
 
 
 def _app_call(gi: GithubIntegration, verb: str, path: str, **kw: Any) -> tuple[dict[str, Any], Any]:
@@ -638,30 +857,50 @@ def _app_call(gi: GithubIntegration, verb: str, path: str, **kw: Any) -> tuple[d
         raise map_error(exc, f"{verb} {path.split('?', 1)[0]}") from None
 
 
-def app_installations(settings: Any, **overrides: Any) -> list[tuple[int, list[str]]]:
+def app_installations(settings: Any, *, pacer: Pacer | None = None,
+                      **overrides: Any) -> list[tuple[int, list[str]]]:
     """Every installation id of the App with the full names of its repositories:
     ``GET /app/installations`` (JWT), then per installation ``GET /installation/repositories``
-    with its token. For the periodic reconcile."""
+    with its token, honouring the installation's rate-limit pause in ``pacer`` (the workers'
+    shared one; default: this process only). For the periodic reconcile."""
     gi = integration(settings, **overrides)
     result = []
     for inst in gi.get_installations():
-        gh = gi.get_github_for_installation(inst.id)
-        port = PyGithubPort(gh.requester)
+        gh = _installation_client(settings, inst.id, overrides)
+        port = PyGithubPort(gh.requester, key=str(inst.id), pacer=pacer)
         names = [r["full_name"] for r in port._pages("/installation/repositories", key="repositories")]
         result.append((inst.id, names))
     return result
 
 
-def list_failed_deliveries(settings: Any, *, since: datetime | None = None,
+DELIVERY_PAGES = 10  # pages of 100 the redelivery sweep reads at most, newest first
+
+
+def list_failed_deliveries(settings: Any, *, since: datetime | None = None, pages: int = DELIVERY_PAGES,
                            **overrides: Any) -> list[Delivery]:
     """App webhook deliveries that failed (status code not 2xx) and have not been redelivered
-    successfully since: ``GET /app/hook/deliveries?per_page=100`` (JWT; PyGithub has no wrapper)."""
+    successfully since: ``GET /app/hook/deliveries?per_page=100`` (JWT; PyGithub has no wrapper),
+    newest first, then the ``rel="next"`` link of each answer's ``Link`` header (GitHub pages this
+    endpoint with a ``cursor``, not a page number) for at most ``pages`` pages, and no further
+    than the first delivery older than ``since``. Returns newest first."""
     gi = integration(settings, **overrides)
-    _, data = _app_call(gi, "GET", "/app/hook/deliveries", parameters={"per_page": PER_PAGE})
-    deliveries = [Delivery(id=int(d["id"]), guid=d.get("guid", ""), event=d.get("event", ""),
-                           status_code=int(d.get("status_code") or 0),
-                           redelivery=bool(d.get("redelivery")), delivered_at=_dt(d.get("delivered_at")))
-                  for d in data or ()]
+    params: dict[str, Any] | None = {"per_page": PER_PAGE}
+    deliveries: list[Delivery] = []
+    for _ in range(max(1, pages)):
+        headers, data = _app_call(gi, "GET", "/app/hook/deliveries", parameters=params)
+        page = [Delivery(id=int(d["id"]), guid=d.get("guid", ""), event=d.get("event", ""),
+                         status_code=int(d.get("status_code") or 0), redelivery=bool(d.get("redelivery")),
+                         delivered_at=_dt(d.get("delivered_at")))
+                for d in data or ()]
+        deliveries += page
+        params = None
+        for link in parse_header_links(_header(headers, "link") or ""):
+            if link.get("rel") == "next":
+                # the next page is the same path with the link's query (per_page and cursor)
+                params = dict(parse_qsl(urlsplit(link["url"]).query))
+        older = since is not None and any(d.delivered_at is not None and d.delivered_at < since for d in page)
+        if not params or not page or older:
+            break
     ok = {d.guid for d in deliveries if 200 <= d.status_code < 300}
     return [d for d in deliveries if not 200 <= d.status_code < 300 and d.guid not in ok
             and (since is None or d.delivered_at is None or d.delivered_at >= since)]

@@ -29,6 +29,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"): ("issues", "write"),
     ("GET", "/repos/{owner}/{repo}/contents/{path}"): ("contents", "read"),
     ("GET", "/repos/{owner}/{repo}/git/ref/{ref}"): ("contents", "read"),
+    ("GET", "/repos/{owner}/{repo}/git/matching-refs/{ref}"): ("contents", "read"),
     ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"): ("contents", "read"),
     ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"): ("contents", "read"),
     ("POST", "/repos/{owner}/{repo}/git/commits"): ("contents", "write"),
@@ -62,6 +63,7 @@ OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "permission": (("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"),),
     "file_text": (("GET", "/repos/{owner}/{repo}/contents/{path}"),),
     "branch_sha": (("GET", "/repos/{owner}/{repo}/git/ref/{ref}"),),
+    "branch_heads": (("GET", "/repos/{owner}/{repo}/git/matching-refs/{ref}"),),
     "tree": (("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),),
     "create_branch": (("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
                       ("POST", "/repos/{owner}/{repo}/git/commits"),
@@ -69,9 +71,11 @@ OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
                       ("GET", "/repos/{owner}/{repo}/git/ref/{ref}")),
     "find_pull": (("GET", "/repos/{owner}/{repo}/pulls"),),
     "open_pulls": (("GET", "/repos/{owner}/{repo}/pulls"),),
+    "recent_pulls": (("GET", "/repos/{owner}/{repo}/pulls"),),
     "get_pull": (("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"),),
     "create_pull": (("GET", "/repos/{owner}/{repo}/pulls"), ("POST", "/repos/{owner}/{repo}/pulls")),
-    "pull_changes": (("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"),
+    "pull_changes": (("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+                     ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"),
                      ("GET", "/repos/{owner}/{repo}/compare/{basehead}"),
                      ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}")),
     "merge_base": (("GET", "/repos/{owner}/{repo}/compare/{basehead}"),),
@@ -117,11 +121,13 @@ def endpoint_for(method: str, path: str) -> tuple[str, str] | None:
     placeholder names (``{}``, ``{repo}`` standing for ``{owner}/{repo}``), or None.
 
     ``/repos/{repo}/…`` (one placeholder for ``owner/name``) matches ``/repos/{owner}/{repo}/…``;
-    ``/git/ref/heads/{branch}`` matches ``/git/ref/{ref}``; ``/compare/{a}...{b}`` matches
-    ``/compare/{basehead}``."""
+    ``/git/ref/heads/{branch}`` matches ``/git/ref/{ref}`` (``git/matching-refs`` alike);
+    ``/compare/{a}...{b}`` matches ``/compare/{basehead}``."""
     shape = _shape(path.split("?", 1)[0])
     shape = re.sub(r"^/repos/\{\}(?=/|$)", "/repos/{}/{}", shape)
-    shape = shape.replace("/git/ref/heads/{}", "/git/ref/{}").replace("{}...{}", "{}")
+    shape = shape.replace("/git/ref/heads/{}", "/git/ref/{}").replace("/git/matching-refs/heads/{}",
+                                                                      "/git/matching-refs/{}")
+    shape = shape.replace("{}...{}", "{}")
     for key in ENDPOINTS:
         if key[0] == method.upper() and _shape(key[1]) == shape:
             return key

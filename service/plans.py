@@ -21,6 +21,7 @@ from .records import CommentData, IssueData, PullData
 log = logging.getLogger(__name__)
 
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
+RECENT_PULLS = 100  # PRs on one page of ``GitHubPort.recent_pulls``
 
 
 @dataclass
@@ -96,15 +97,36 @@ def is_dispatch_issue(issue: IssueData, cfg: RepoConfig) -> bool:
 
 def load_pulls(gh: GitHubPort, ctx: PlanContext, known: dict[int, PullData] | None = None) -> None:
     """Fill ``ctx.pulls`` (and ``ctx.removed``): per agent, the PR number remembered in the state
-    (one ``get_pull``, checked against the agent's branch) or a lookup by head branch. ``known``
-    PRs (by number) are used without reading them again."""
-    known = known or {}
+    (checked against the agent's branch) or a lookup by head branch. ``known`` PRs (by number)
+    are used without reading them again.
+
+    One ``recent_pulls`` list (the newest 100 PRs, any state) serves every agent it covers,
+    instead of a ``get_pull`` or ``find_pull`` per agent; only PRs that are not on it (older
+    than the newest 100) are read one by one."""
+    known = dict(known or {})
     numbers = ctx.state.get("prs") or {}
+    wanted = [n for n in numbers.values() if isinstance(n, int) and n > 0 and n not in known]
+    if wanted or any(a.name not in numbers for a in ctx.plan.agents):
+        recent = gh.recent_pulls(ctx.repo)
+        for p in recent:
+            known.setdefault(p.number, p)
+        by_branch: dict[str, PullData] = {}
+        # find_pull's choice: the open PR of the branch, else the newest
+        for p in sorted(recent, key=lambda p: (p.state == "open", p.number)):
+            if p.same_repo and p.base_repo == ctx.repo:
+                by_branch[p.head_ref] = p
+        complete = len(recent) < RECENT_PULLS  # every PR of the repository is on the list
+    else:
+        by_branch, complete = {}, False
     for agent in ctx.plan.agents:
         branch = ctx.branch(agent.name)
         pull = _pull_by_number(gh, ctx.repo, numbers.get(agent.name), known)
         if pull is None or pull.head_ref != branch or not pull.same_repo:
-            pull = gh.find_pull(ctx.repo, branch)
+            pull = by_branch.get(branch)
+            if pull is None or pull.state != "open":
+                # an open PR of the branch older than the list still wins over a closed one
+                older = None if complete else gh.find_pull(ctx.repo, branch)
+                pull = older or pull
         if pull is not None:
             ctx.pulls[agent.name] = pull
     for name, number in numbers.items():

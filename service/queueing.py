@@ -256,48 +256,50 @@ def arm_periodic(queue: Queue, interval: int, *, current_job_id: str | None = No
 
 # ----------------------------------------------------------------------- the web process's single write
 
-# KEYS: delivery, pending (ignored when ARGV[4] is '0'), job hash, queue list, RQ's set of queues.
-# ARGV: job id, delivery TTL, pending TTL, coalesce flag, RQ job key prefix, the job hash's fixed
-# fields as one JSON object (the same string every call: packing ~20 separate arguments cost more
-# than the script), then data, created/enqueued stamp, description. Returns {outcome, job id}.
+# KEYS: delivery, pending (ignored when ARGV[2] is '0'), job hash, queue list, RQ's set of queues.
+# ARGV: job id, coalesce flag, the job hash's fixed fields as one JSON object (the same bytes every
+# call: packing ~20 separate arguments cost more than the script), then data, created/enqueued
+# stamp, description. The TTLs and RQ's job key prefix are constants written into the script (fewer
+# arguments to pack and parse per delivery). Returns {outcome, job id}.
 # The same decisions as ``claim_delivery`` then ``enqueue`` then ``bind_delivery``, but atomic: no
 # "claimed" window, nothing to release on failure.
 # Statuses are RQ's ``JobStatus`` values; the job keys read here are computed in the script, so
 # this needs a single Redis (not Cluster), like RQ itself.
 _INGEST = """
-local function status(id) return redis.call('HGET', ARGV[5] .. id, 'status') end
+local function status(id) return redis.call('HGET', '@JOB_PREFIX@' .. id, 'status') end
 local prior = redis.call('GET', KEYS[1])
 if prior then
   if prior == 'claimed' then return {'duplicate', ''} end
   local st = status(prior)
   if st ~= 'failed' and st ~= 'stopped' and st ~= 'canceled' then return {'duplicate', prior} end
 end
-if ARGV[4] == '1' then
+if ARGV[2] == '1' then
   local existing = redis.call('GET', KEYS[2])
   if existing then
     local st = status(existing)
     if st == 'queued' or st == 'scheduled' or st == 'deferred' then
-      redis.call('SET', KEYS[1], existing, 'EX', tonumber(ARGV[2]))
+      redis.call('SET', KEYS[1], existing, 'EX', @DELIVERY_TTL@)
       return {'coalesced', existing}
     end
   end
 end
-local fields = {'data', ARGV[7], 'created_at', ARGV[8], 'enqueued_at', ARGV[8], 'description', ARGV[9]}
-for k, v in pairs(cjson.decode(ARGV[6])) do
+local fields = {'data', ARGV[4], 'created_at', ARGV[5], 'enqueued_at', ARGV[5], 'description', ARGV[6]}
+for k, v in pairs(cjson.decode(ARGV[3])) do
   fields[#fields + 1] = k
   fields[#fields + 1] = tostring(v)
 end
 -- The job hash first: scripts are not rolled back, so a failure here leaves nothing behind.
 redis.call('HSET', KEYS[3], unpack(fields))
-if ARGV[4] == '1' then redis.call('SET', KEYS[2], ARGV[1], 'EX', tonumber(ARGV[3])) end
+if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[1], 'EX', @PENDING_TTL@) end
 redis.call('SADD', KEYS[5], KEYS[4])
 redis.call('RPUSH', KEYS[4], ARGV[1])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], ARGV[1], 'EX', @DELIVERY_TTL@)
 return {'enqueued', ARGV[1]}
-"""
+""".replace("@JOB_PREFIX@", Job.redis_job_namespace_prefix).replace(
+    "@DELIVERY_TTL@", str(DELIVERY_TTL)).replace("@PENDING_TTL@", str(PENDING_TTL))
 _DYNAMIC_FIELDS = ("data", "created_at", "enqueued_at", "description")
 _templates: dict[tuple, dict[str, Any]] = {}
-_template_json: dict[tuple, str] = {}
+_template_json: dict[tuple, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -327,13 +329,14 @@ def _job_template(queue: Queue, func: str) -> dict[str, Any]:
     return template
 
 
-def _fixed_json(queue: Queue, func: str) -> str:
-    template = _job_template(queue, func)
+def _fixed_json(queue: Queue, func: str) -> bytes:
+    """The fixed fields of ``_job_template`` as the JSON bytes the script decodes (built once)."""
     key = (queue.name, func, tuple(RETRY_INTERVALS), JOB_TIMEOUT, RESULT_TTL, FAILURE_TTL)
     text = _template_json.get(key)
     if text is None:
+        template = _job_template(queue, func)
         text = _template_json[key] = json.dumps({k: v.decode() if isinstance(v, bytes) else v
-                                                 for k, v in template.items()})
+                                                 for k, v in template.items()}).encode()
     return text
 
 
@@ -352,12 +355,11 @@ def ingest(connection: redis.Redis, queue: Queue, route: Route, delivery_id: str
         _ingest_script.append(connection.register_script(_INGEST))
     job_id = new_job_id(route.job, delivery_id)
     kwargs = {**route.kwargs, "delivery_id": delivery_id}
-    fixed = _fixed_json(queue, route.job)
     data = zlib.compress(JSONSerializer.dumps((route.job, None, [], kwargs)))
-    description = f"{route.job.rsplit('.', 1)[-1]} {route.coalesce or ''}"
-    pending = pending_key(route.coalesce) if route.coalesce else pending_key("-")
-    args = [job_id, DELIVERY_TTL, PENDING_TTL, "1" if route.coalesce else "0", Job.redis_job_namespace_prefix,
-            fixed, data, utcformat(now()), description]
-    keys = [delivery_key(delivery_id), pending, Job.key_for(job_id), queue.key, Queue.redis_queues_keys]
+    coalesce = route.coalesce
+    args = [job_id, b"1" if coalesce else b"0", _fixed_json(queue, route.job), data, utcformat(now()),
+            f"{route.job.rsplit('.', 1)[-1]} {coalesce or ''}"]
+    keys = [delivery_key(delivery_id), pending_key(coalesce or "-"), Job.redis_job_namespace_prefix + job_id,
+            queue.key, Queue.redis_queues_keys]
     outcome, carried = _ingest_script[0](keys=keys, args=args, client=connection)
     return Ingested(_text(outcome), _text(carried) or None)

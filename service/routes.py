@@ -142,7 +142,9 @@ def _plan_key(inst: int, repo: str, kw: dict[str, Any]) -> str:
 
 
 _ISSUES = Rule(JOBS + "reconcile_plan", _issue_plan, _plan_key)
-_PULL = Rule(JOBS + "check_pull", _pull, lambda i, r, kw: work_key("pull", i, r, kw["number"], kw["head_sha"]))
+# Per PR, not per (PR, head): the job checks the PR's current head whatever head the event
+# named, so one waiting job serves every push that arrives before it starts.
+_PULL = Rule(JOBS + "check_pull", _pull, lambda i, r, kw: work_key("pull", i, r, kw["number"]))
 _RERUN_RUN = Rule(JOBS + "rerun_checks", _check_run,
                   lambda i, r, kw: work_key("rerun", i, r, kw["head_sha"], kw["check_name"]))
 _RERUN_SUITE = Rule(JOBS + "rerun_checks", _check_suite, lambda i, r, kw: work_key("rerun", i, r, kw["head_sha"], ""))

@@ -7,7 +7,7 @@ A configuration error prints one line naming the variable and exits with status 
 
 At start it checks the registered App's permissions and events (``service.startup``, logged, never
 fatal). Metrics: jobs by outcome and duration are recorded here, around each job; GitHub calls in
-the work horse. With ``METRICS_PORT`` set, the worker serves them at ``:METRICS_PORT/metrics``.
+the job (which runs in this process: no work horse is forked, see ``MeasuredWorker``). With ``METRICS_PORT`` set, the worker serves them at ``:METRICS_PORT/metrics``.
 Each worker keeps its metric files in a folder of its own (under ``PROMETHEUS_MULTIPROC_DIR`` when
 set, else the temporary directory), removed on exit.
 """
@@ -30,11 +30,13 @@ if __name__ == "__main__":
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _METRICS_DIR
 
 import argparse  # noqa: E402
+import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
-from rq import Worker  # noqa: E402
+from rq import SimpleWorker  # noqa: E402
 from rq.job import Job  # noqa: E402
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, SCHEDULER_LOCKING_KEY_TEMPLATE  # noqa: E402
 from rq.serializers import JSONSerializer  # noqa: E402
 
 from service import logs, metrics, queueing, startup  # noqa: E402
@@ -43,17 +45,37 @@ from service.errors import ConfigError  # noqa: E402
 from . import context  # noqa: E402
 
 
-class MeasuredWorker(Worker):
-    """RQ's forking worker that records each job's outcome and run time (in this long-lived
-    process, from the job's state in Redis once the work horse has exited) and folds the work
-    horse's metric files into its own."""
+class MeasuredWorker(SimpleWorker):
+    """An RQ worker that runs each job in the worker's own process (``SimpleWorker``: no work
+    horse is forked) and records each job's outcome and run time, from the job's state in Redis.
+
+    Not forking is what lets a worker keep, across jobs, each installation's token (PyGithub
+    renews it before its hour is up) and the answers behind conditional requests
+    (``service.github``): a forked work horse threw both away at its exit, so every job minted a
+    token and re-read everything in full. It also saves the fork per job. Job timeouts still
+    apply (RQ's SIGALRM death penalty in this process); a job that crashes the process takes the
+    worker with it, and the supervisor restarts it like any dead worker (the job is then
+    abandoned and healed by the next event or the periodic reconcile). Metric files of exited
+    processes (an older worker of the same folder) are still folded in."""
 
     reconcile_interval = 300
+    idle_wake = 5  # seconds an idle worker waits for a job before its maintenance runs
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """RQ blocks an idle worker on the queue for ``worker_ttl - 15`` (405) seconds and runs its
+        maintenance only between waits. After a worker died holding RQ's scheduler lock (it
+        lapses after ~60 s), the worker that replaced it would then stay deaf to scheduled jobs
+        (lock waits, retries, the periodic chain) for up to 405 s; waking every ``idle_wake``
+        seconds lets it take the scheduler over as soon as the lock lapses."""
+        return max(1, min(super().dequeue_timeout, self.idle_wake))
 
     def run_maintenance_tasks(self) -> None:
-        """RQ's registry clean-up, plus re-arming the periodic reconcile when its chain is gone
-        (a FLUSHDB or an empty Redis after a restart loses the scheduled link and its guard key;
-        ``arm_periodic`` is a no-op while a chain is alive)."""
+        """RQ's registry clean-up (which takes RQ's scheduler over when its lock is free, after
+        ``release_dead_scheduler_locks``), plus re-arming the periodic reconcile when its chain
+        is gone (a FLUSHDB or an empty Redis after a restart loses the scheduled link and its
+        guard key; ``arm_periodic`` is a no-op while a chain is alive)."""
+        release_dead_scheduler_locks(self.connection, [q.name for q in self.queues])
         super().run_maintenance_tasks()
         for queue in self.queues:
             queueing.arm_periodic(queue, self.reconcile_interval)
@@ -74,6 +96,50 @@ class MeasuredWorker(Worker):
             name = (job.func_name or "unknown").rsplit(".", 1)[-1]
             metrics.record_job(name, outcome, elapsed)
             metrics.fold_dead_processes()
+
+
+# Delete KEYS[1] only while it still holds ARGV[1] (the dead owner): never another's fresh lock.
+_RELEASE_IF_OWNER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user: alive
+        return True
+    return True
+
+
+def release_dead_scheduler_locks(connection, queue_names: list[str], *, hostname: str | None = None,
+                                 alive=_pid_alive) -> list[str]:
+    """Free RQ's scheduler lock of each queue in ``queue_names`` when its holder is a scheduler
+    process of this host that no longer exists (RQ keeps ``hostname`` and ``pid`` in the
+    scheduler's hash). RQ lets such a lock lapse only ~60 s after its holder died, and until
+    then nothing scheduled runs (lock waits, retries, the periodic chain). A holder on another
+    host, or whose process exists, is left alone. Returns the queue names freed."""
+    hostname = hostname or socket.gethostname()
+    freed = []
+    for name in queue_names:
+        lock = SCHEDULER_LOCKING_KEY_TEMPLATE % name
+        owner = connection.get(lock)
+        if not owner:
+            continue
+        info = connection.hgetall(SCHEDULER_KEY_TEMPLATE % owner.decode())
+        host = (info.get(b"hostname") or b"").decode()
+        try:
+            pid = int(info.get(b"pid") or 0)
+        except ValueError:
+            continue
+        if host != hostname or pid <= 0 or alive(pid):
+            continue
+        if connection.eval(_RELEASE_IF_OWNER, 1, lock, owner):
+            freed.append(name)
+    return freed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     startup.check_app_in_background(settings)
     queueing.arm_periodic(queue, settings.reconcile_interval)
     worker = MeasuredWorker([queue], connection=connection, serializer=JSONSerializer, name=args.name,
-                            maintenance_interval=min(600, settings.reconcile_interval))
+                            maintenance_interval=min(60, settings.reconcile_interval))
     worker.reconcile_interval = settings.reconcile_interval
+    release_dead_scheduler_locks(connection, [queue.name])
     worker.work(with_scheduler=True, burst=args.burst, logging_level=settings.log_level)
     return 0
 

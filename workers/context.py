@@ -31,9 +31,11 @@ def redis_connection() -> redis.Redis:
 
 def github_for(installation_id: int) -> GitHubPort:
     """The GitHub port acting as installation ``installation_id`` of the App, its writes paced
-    through Redis so every worker process shares the installation's write budget, its requests
-    counted in the metrics."""
-    port = github.github_for_installation(settings(), installation_id, pacer=RedisPacer(redis_connection()))
+    (and its rate-limit pauses kept) through Redis so every worker process shares the
+    installation's budget, PR change sets memoised there too, its requests counted in the
+    metrics."""
+    port = github.github_for_installation(settings(), installation_id, pacer=RedisPacer(redis_connection()),
+                                          memo=github.ChangeMemo(redis_connection()))
     if isinstance(port, PyGithubPort):
         # The adapter sends every request through its Requester's requestJsonAndCheck.
         port._req = metrics.InstrumentedRequester(port._req, installation_id)

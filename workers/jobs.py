@@ -5,9 +5,10 @@ re-reads current state, so duplicate, late and reordered events converge.
 Common behaviour (``_run``):
 - a job that coalesces clears its pending slot as it starts, before reading any state, so an
   event that arrives during the run schedules exactly one more run;
-- a job that works on a plan (or a PR) holds that unit's Redis lock; when the lock is taken it
-  does not block a worker but re-schedules itself ``LOCK_WAIT`` seconds later (or leaves the work
-  to a job already pending for the same unit);
+- a job that works on a plan (or a PR) holds that unit's Redis lock (``LOCK_TTL`` seconds,
+  renewed while the job runs, so it lapses soon after a worker dies mid-job); when the lock is
+  taken it does not block a worker but re-schedules itself ``LOCK_WAIT`` seconds later (or
+  leaves the work to a job already pending for the same unit);
 - ``TransientGitHubError``/``RateLimited`` are retried by RQ (``queueing.retry_policy``), the next
   attempt no sooner than the error's ``retry_after``; any other error is not retried;
 - after the last attempt ``actions.report_failure`` makes the affected check run or dashboard say
@@ -19,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -32,6 +35,7 @@ from service import actions, queueing
 from service.errors import ConfigError, TransientGitHubError
 from service.github import GitHubPort
 from service.logs import bound, event
+from service.pacing import RedisPacer
 from service.routes import JOBS, Route, work_key
 
 from . import context
@@ -39,6 +43,7 @@ from . import context
 log = logging.getLogger(__name__)
 LOCK_WAIT = 5
 MAX_LOCK_WAITS = 120
+LOCK_TTL = 30  # seconds a unit lock outlives a dead job (renewed while the job runs: _LockKeeper)
 
 
 def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | None = None, reason: str = "",
@@ -53,12 +58,15 @@ def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | No
 
 def check_pull(installation_id: int, repo: str, number: int, head_sha: str | None = None,
                delivery_id: str | None = None) -> str:
-    """Both checks of PR ``number`` on its current head (``pull_request`` events)."""
+    """Both checks of PR ``number`` on its current head (``pull_request`` events). Jobs are
+    coalesced per PR, so this job may stand for several pushes: it checks whatever head the PR
+    has when it runs, not only ``head_sha`` (the first event's, kept for logs and for the failure
+    report, which is dropped when the head moved)."""
     return _run("check_pull", installation_id, repo, delivery_id, number=number, sha=head_sha,
-                coalesce=work_key("pull", installation_id, repo, number, head_sha),
+                coalesce=work_key("pull", installation_id, repo, number),
                 lock=_repo_lock(installation_id, repo),
                 failure={"number": number, "head_sha": head_sha},
-                call=lambda gh, job_id: actions.check_pull(gh, repo, number, head_sha, job_id=job_id))
+                call=lambda gh, job_id: actions.check_pull(gh, repo, number, None, job_id=job_id))
 
 
 def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str | None = None) -> str:
@@ -121,7 +129,7 @@ def reconcile_repository(installation_id: int, repo: str, delivery_id: str | Non
 def reconcile_all() -> str:
     """The periodic job: re-arm the chain (every ``RECONCILE_INTERVAL`` s, one chain only), then
     enqueue ``reconcile_repository`` for every repository of every installation (coalesced per
-    repository). Needs ``service.github.app_installations(settings) -> [(installation_id,
+    repository). Needs ``service.github.app_installations(settings, pacer=…) -> [(installation_id,
     [full_name, …]), …]``; raises ``ConfigError`` when the adapter lacks it."""
     job = get_current_job()
     connection = job.connection if job else context.redis_connection()
@@ -136,7 +144,7 @@ def reconcile_all() -> str:
     if listing is None:
         raise ConfigError("service.github.app_installations is missing: the periodic reconcile cannot list repositories")
     count = 0
-    for installation_id, repos in listing(settings):
+    for installation_id, repos in listing(settings, pacer=RedisPacer(connection)):
         for repo in repos:
             queueing.enqueue(queue, Route(JOBS + "reconcile_repository",
                                           {"installation_id": int(installation_id), "repo": repo},
@@ -155,11 +163,14 @@ def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
     """``REDELIVERY_SWEEP``: ask GitHub to redeliver App deliveries that failed because this
     service was down or erred (no answer, or 5xx) — GitHub never redelivers by itself. Each GUID
     is redelivered at most once (a Redis set, kept for the redelivery window); 4xx answers (bad
-    signature, malformed body) are left alone, since sending them again cannot succeed."""
+    signature, malformed body) are left alone, since sending them again cannot succeed. The
+    listing follows GitHub's cursor pages, newest first, up to ``github.DELIVERY_PAGES`` pages
+    and no further back than the redelivery window."""
     from service import github
 
     redelivered = 0
-    for delivery in github.list_failed_deliveries(settings):
+    since = datetime.now(UTC) - timedelta(seconds=SWEEP_WINDOW)
+    for delivery in github.list_failed_deliveries(settings, since=since):
         if delivery.status_code and delivery.status_code < 500:
             continue
         if not connection.sadd(SWEEP_KEY, delivery.guid):
@@ -186,9 +197,12 @@ def _run(name: str, installation_id: int, repo: str, delivery_id: str | None, *,
     with bound(delivery_id=delivery_id, installation_id=installation_id, repo=repo, number=number, sha=sha,
                job_id=job_id):
         connection = _connection(job)
-        held = queueing.work_lock(connection, lock) if lock else None
+        # thread_local=False: the keeper thread renews the lock this thread took
+        held = connection.lock(queueing.lock_key(lock), timeout=LOCK_TTL, blocking=False,
+                               thread_local=False) if lock else None
         if held is not None and not held.acquire(blocking=False):
             return _wait_for_lock(job, connection, name, coalesce)
+        keeper = _LockKeeper(held) if held is not None else None
         try:
             if coalesce:
                 queueing.clear_pending(connection, coalesce)
@@ -213,10 +227,39 @@ def _run(name: str, installation_id: int, repo: str, delivery_id: str | None, *,
                   duration_ms=round((time.monotonic() - started) * 1000))
             return str(outcome)
         finally:
+            if keeper is not None:
+                keeper.stop()
             if held is not None:
                 # LockError: it expired while the job ran; another job may hold it now.
                 with contextlib.suppress(LockError):
                     held.release()
+
+
+class _LockKeeper:
+    """Keeps a held unit lock alive while its job runs: the lock is taken for ``LOCK_TTL``
+    seconds and renewed every ``LOCK_TTL / 3`` by a daemon thread. The worker runs jobs in its
+    own process, so a worker that dies mid-job (SIGKILL, OOM) takes the job with it; its lock
+    then lapses within ``LOCK_TTL`` seconds instead of blocking the repository for the job
+    timeout, and the next event or the periodic reconcile redoes the work."""
+
+    def __init__(self, lock: Any) -> None:
+        self._lock = lock
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="lock-keeper", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        while not self._done.wait(LOCK_TTL / 3):
+            try:
+                self._lock.extend(LOCK_TTL, replace_ttl=True)
+            except (LockError, redis.RedisError) as exc:  # lost it, or Redis is away: stop renewing
+                event(log, "lock_lost", logging.WARNING, error=type(exc).__name__, message=str(exc)[:200])
+                return
+
+    def stop(self) -> None:
+        """Stop renewing (before the lock is released)."""
+        self._done.set()
+        self._thread.join(timeout=5)
 
 
 def _honour_retry_after(job: Job, retry_after: float | None) -> None:

@@ -290,6 +290,11 @@ class FakeGitHub:
         self._fault("branch_sha")
         return self.branches.get(branch)
 
+    def branch_heads(self, repo: str, prefix: str) -> dict[str, str]:
+        self._read("branch_heads")
+        self._fault("branch_heads")
+        return {b: sha for b, sha in self.branches.items() if b.startswith(prefix)}
+
     def tree(self, repo: str, sha: str) -> TreeData:
         self._read("tree")
         self._fault("tree")
@@ -304,6 +309,12 @@ class FakeGitHub:
         found.sort(key=lambda p: (p.state == "open", p.number), reverse=True)
         return self._pulldata(found[0], listed=True) if found else None
 
+    def recent_pulls(self, repo: str) -> list[PullData]:
+        self._read("recent_pulls")
+        self._fault("recent_pulls")
+        newest = sorted(self.pulls.values(), key=lambda p: p.number, reverse=True)[:PER_PAGE]
+        return [self._pulldata(p, listed=True) for p in newest]
+
     def open_pulls(self, repo: str) -> list[PullData]:
         found = [self._pulldata(p, listed=True) for p in self.pulls.values() if p.state == "open"]
         self._read("open_pulls", _pages(len(found)))
@@ -317,7 +328,7 @@ class FakeGitHub:
             raise NotFound(f"GET /repos/{repo}/pulls/{number}: 404")
         return self._pulldata(self.pulls[number])
 
-    def pull_changes(self, repo: str, pull: PullData) -> ChangeSet:
+    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None) -> ChangeSet:
         p = self.pulls[pull.number]
         files = self.pull_files.get((p.number, pull.head_sha), [])
         listed = files[:FILES_CAP]

@@ -40,10 +40,11 @@ def test_reference_dispatch_and_budget():
         assert fake.latest(p.head_sha, TERRITORY_CHECK).conclusion == "success"
     assert fake.latest(heads["wavegate/7/testing"].head_sha, GATE_CHECK).status == "in_progress"
     reads, writes = fake.count("read"), fake.count("write")
-    # per agent: branch look-up, PR look-up, head re-read before the checks (3 reads);
-    # empty commit, ref, PR, two check runs (5 writes); plus issue, config, comments, permission,
-    # repository, base ref, base tree (7 reads) and the dashboard (1 write)
-    assert (reads, writes) == (4 * 3 + 7, 4 * 5 + 1), fake.tally()
+    # per agent: empty commit, ref, PR, two check runs (5 writes), no read: the plan's PRs come
+    # from one list and its branches from one listing, and a branch this run created needs no
+    # head re-read; plus issue, config, comments, permission, repository, base ref, base tree
+    # (7 reads) and the dashboard (1 write)
+    assert (reads, writes) == (2 + 7, 4 * 5 + 1), fake.tally()
     fake.calls.clear()
     reconcile_plan(fake, REPO, 7, sender="maintainer-1")
     assert fake.count("write") == 0

@@ -65,3 +65,19 @@ def test_pacer_spaces_writes_of_one_installation():
     with pacer.write("2"):  # another installation is not held back
         pass
     assert len(slept) == 80
+
+
+def test_local_pacer_pauses_an_installation():
+    now = [0.0]
+    slept = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    pacer = LocalPacer(80, clock=lambda: now[0], sleep=sleep)
+    pacer.pause("1", 5.0)
+    pacer.pause("1", 1.0)
+    assert pacer.wait_pause("2", 30) == 0.0 and slept == []
+    assert pacer.wait_pause("1", 3) == 5.0 and slept == []  # too long to sleep out
+    assert pacer.wait_pause("1", 30) == 0.0 and slept == [5.0]

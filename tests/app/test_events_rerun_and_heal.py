@@ -77,7 +77,7 @@ def test_redelivery_sweeper_is_off_by_default(conn, queue, calls, settings, monk
 
     assert make_settings().redelivery_sweep is False
     monkeypatch.setattr(context, "settings", lambda: settings)
-    monkeypatch.setattr(github, "app_installations", lambda s: [], raising=False)
+    monkeypatch.setattr(github, "app_installations", lambda s, **kw: [], raising=False)
     listed: list = []
     monkeypatch.setattr(github, "list_failed_deliveries", lambda s, **kw: listed.append(1) or [], raising=False)
     queueing.arm_periodic(queue, 300)

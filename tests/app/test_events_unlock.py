@@ -110,3 +110,14 @@ def test_a_repeat_reads_no_comments_once_the_memo_records_them():
     assert fake.count("write") == 0
     assert fake.count("read", "comments") == 1  # the dashboard only
     assert fake.count("read", "contains") == 0
+
+
+def test_a_closed_pr_reconciles_its_plan_reading_the_plan_once():
+    fake = _fake()
+    fake.merge(20)
+    pull_closed(fake, REPO, 20)
+    tally = fake.tally()
+    # the closed PR's job found its plan (issue, config, dashboard, PRs) and hands it over
+    assert (tally[("read", "get_issue")], tally[("read", "file_text")]) == (1, 1), tally
+    assert tally[("read", "recent_pulls")] == 1, tally  # the plan's PRs: one list, not one per job step
+    assert len(_unlock_comments(fake)) == 1

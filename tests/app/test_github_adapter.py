@@ -22,6 +22,7 @@ from service import github as gh_mod
 from service.core.model import Annotation, CheckOutput, FileSource
 from service.errors import Conflict, NotFound, PermissionDenied, RateLimited, TransientGitHubError
 from service.github import PyGithubPort, wait_seconds
+from service.pacing import LocalPacer, NoPacer
 from tests.conftest import FIXTURES
 
 API = "https://api.github.com:443"  # PyGithub puts the port in request URLs (never in bodies)
@@ -159,6 +160,19 @@ SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a
              "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
 
 
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 @pytest.mark.parametrize(
     ("status", "headers", "body", "wait"),
     [
@@ -187,15 +201,78 @@ def test_repeated_secondary_limits_double_the_wait(rsps):
     for _ in range(3):
         rsps.get(f"{API}/repos/o/r/issues/7", status=403, json=SECONDARY)
     rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
-    p = port(key="streak")
+    clock = _Clock()
+    p = port(key="streak", pacer=NoPacer(clock=clock, sleep=clock.sleep))
     waits = []
     for _ in range(3):
         with pytest.raises(RateLimited) as info:
             p.get_issue("o/r", 7)
         waits.append(info.value.retry_after)
+        clock.now += info.value.retry_after  # the job's retry comes after the pause
     assert waits == [60.0, 120.0, 240.0]
     p.get_issue("o/r", 7)
     assert gh_mod._limited_streak.get("streak") is None
+
+
+def test_a_short_retry_after_pauses_the_installation_then_the_read_is_sent_again(rsps):
+    clock = _Clock()
+    pacer = LocalPacer(clock=clock, sleep=clock.sleep)
+    rsps.get(f"{API}/repos/o/r/issues/7", status=403, json=SECONDARY, headers={"retry-after": "2"})
+    rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
+    rsps.get(f"{API}/repos/o/r/pulls/31", json=_pull())
+    assert port(pacer=pacer, key="9").get_issue("o/r", 7).number
+    assert clock.slept == [2.0]
+    port(pacer=pacer, key="9").get_pull("o/r", 31)  # another job of the installation: pause is over
+    assert clock.slept == [2.0]
+    assert calls(rsps) == ["GET /repos/o/r/issues/7", "GET /repos/o/r/issues/7", "GET /repos/o/r/pulls/31"]
+
+
+def test_without_a_shared_pacer_the_retry_after_is_still_waited_out(rsps):
+    clock = _Clock()
+    rsps.get(f"{API}/repos/o/r/issues/7", status=403, json=SECONDARY, headers={"retry-after": "2"})
+    rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
+    assert port(pacer=NoPacer(clock=clock, sleep=clock.sleep)).get_issue("o/r", 7).number
+    assert clock.slept == [2.0]
+
+
+def test_a_limited_post_is_not_resent_but_pauses_every_request_of_the_installation(rsps):
+    clock = _Clock()
+    pacer = LocalPacer(clock=clock, sleep=clock.sleep)
+    rsps.post(f"{API}/repos/o/r/issues/42/comments", status=403, json=SECONDARY, headers={"retry-after": "3"})
+    rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
+    with pytest.raises(RateLimited) as info:
+        port(pacer=pacer, key="9").create_comment("o/r", 42, "hi")
+    assert info.value.retry_after == 3.0 and clock.slept == []
+    port(pacer=pacer, key="9").get_issue("o/r", 7)  # another job's read waits out the pause first
+    assert clock.slept == [3.0]
+    assert calls(rsps) == ["POST /repos/o/r/issues/42/comments", "GET /repos/o/r/issues/7"]
+
+
+def test_a_long_pause_reschedules_instead_of_sending(rsps):
+    clock = _Clock()
+    pacer = LocalPacer(clock=clock, sleep=clock.sleep)
+    reset = int(time.time()) + 600
+    rsps.get(f"{API}/repos/o/r/issues/7", status=403, json={"message": "API rate limit exceeded for installation ID 9."},
+             headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
+    with pytest.raises(RateLimited):
+        port(pacer=pacer, key="9").get_issue("o/r", 7)
+    for job in (lambda p: p.get_issue("o/r", 7), lambda p: p.create_comment("o/r", 42, "hi")):
+        with pytest.raises(RateLimited) as info:
+            job(port(pacer=pacer, key="9"))
+        assert info.value.retry_after == pytest.approx(600, abs=3)
+    assert clock.slept == []
+    assert calls(rsps) == ["GET /repos/o/r/issues/7"]  # nothing else was sent during the pause
+
+
+def test_short_limits_are_resent_a_bounded_number_of_times(rsps):
+    clock = _Clock()
+    pacer = LocalPacer(clock=clock, sleep=clock.sleep)
+    for _ in range(gh_mod.INLINE_RETRIES + 1):
+        rsps.patch(f"{API}/repos/o/r/issues/comments/5", status=403, json=SECONDARY, headers={"retry-after": "1"})
+    with pytest.raises(RateLimited):
+        port(pacer=pacer, key="9").edit_comment("o/r", 5, "b")
+    assert len(rsps.calls) == gh_mod.INLINE_RETRIES + 1
+    assert clock.slept == [1.0] * gh_mod.INLINE_RETRIES
 
 
 def test_wait_rule_doubles_without_headers():
@@ -294,7 +371,7 @@ def test_dry_run_sends_no_write(rsps):
 def test_writes_are_paced_per_installation(rsps):
     entered = []
 
-    class Recorder:
+    class Recorder(NoPacer):
         from contextlib import contextmanager
 
         @contextmanager
@@ -422,7 +499,6 @@ def test_dispatch_through_the_adapter_sends_exactly_these_requests(rsps):
               match=[matchers.json_params_matcher({"ref": "refs/heads/wavegate/43/cli", "sha": empty})])
     rsps.post(f"{API}/repos/o/r/pulls", status=201, json=pr,
               match=[matchers.json_params_matcher({"head": "wavegate/43/cli", "base": "main"}, strict_match=False)])
-    rsps.get(f"{API}/repos/o/r/pulls/22", json=pr)
     rsps.post(f"{API}/repos/o/r/check-runs", status=201, json=created,
               match=[matchers.json_params_matcher({"head_sha": empty, "status": "completed"}, strict_match=False)])
     rsps.post(f"{API}/repos/o/r/issues/43/comments", status=201, json=comment)
@@ -434,13 +510,154 @@ def test_dispatch_through_the_adapter_sends_exactly_these_requests(rsps):
         "GET /repos/o/r",
         "GET /repos/o/r/git/ref/heads/main",
         f"GET /repos/o/r/git/trees/{base}?recursive=1",
-        "GET /repos/o/r/pulls?head=o%3Awavegate%2F43%2Fcli&per_page=100&state=all",
+        "GET /repos/o/r/pulls?direction=desc&per_page=100&sort=created&state=all",
         "GET /repos/o/r/git/ref/heads/wavegate/43/cli",
         "POST /repos/o/r/git/commits",
         "POST /repos/o/r/git/refs",
         "POST /repos/o/r/pulls",
-        "GET /repos/o/r/pulls/22",
         "POST /repos/o/r/check-runs",
         "POST /repos/o/r/check-runs",
         "POST /repos/o/r/issues/43/comments",
     ]
+
+
+# --------------------------------------------------------------------------- API budget
+
+
+def test_a_repeated_read_is_conditional_and_a_304_gives_the_kept_answer(rsps):
+    etag = 'W/"abc"'
+    rsps.get(f"{API}/repos/o/r/pulls/31", json=_pull(), headers={"ETag": etag})
+    rsps.get(f"{API}/repos/o/r/pulls/31", status=304, body=b"", headers={"ETag": etag},
+             match=[matchers.header_matcher({"If-None-Match": etag})])
+    changed = _pull()
+    changed["head"]["sha"] = "d" * 40
+    rsps.get(f"{API}/repos/o/r/pulls/31", json=changed, headers={"ETag": 'W/"new"'},
+             match=[matchers.header_matcher({"If-None-Match": etag})])
+    p = port(key="etag-test")
+    assert p.get_pull("o/r", 31).head_sha == "a" * 40
+    assert p.get_pull("o/r", 31).head_sha == "a" * 40  # 304: the kept answer
+    assert p.get_pull("o/r", 31).head_sha == "d" * 40  # 200: the new answer replaces it
+    assert calls(rsps) == ["GET /repos/o/r/pulls/31"] * 3
+
+
+def test_the_etag_cache_forgets_the_least_recently_used():
+    cache = gh_mod._ETagCache(size=2)
+    cache.put(("a",), "1", {}, 1)
+    cache.put(("b",), "2", {}, 2)
+    assert cache.get(("a",))  # a is now the most recent
+    cache.put(("c",), "3", {}, 3)
+    assert cache.get(("b",)) is None and cache.get(("a",)) and cache.get(("c",))
+
+
+def test_one_installation_token_per_process(rsps, monkeypatch):
+    monkeypatch.setattr(gh_mod, "_clients", {})
+    settings = SimpleNamespace(app_id=1, private_key=_pem(), github_api_url="https://api.github.com",
+                               dry_run=False, app_slug="wavegate")
+    token = example("apps.create-installation-access-token", "201")
+    token.update(token=TOKEN, expires_at="2099-01-01T00:00:00Z")
+    rsps.post(f"{API}/app/installations/5/access_tokens", json=token, status=201)
+    rsps.get(f"{API}/repos/o/r/issues/9", json=example("issues.get"))
+    rsps.get(f"{API}/repos/o/r/issues/10", json=example("issues.get"))
+    gh_mod.github_for_installation(settings, 5).get_issue("o/r", 9)  # one job
+    gh_mod.github_for_installation(settings, 5).get_issue("o/r", 10)  # the next job, same process
+    assert calls(rsps) == ["POST /app/installations/5/access_tokens", "GET /repos/o/r/issues/9",
+                           "GET /repos/o/r/issues/10"]
+
+
+def test_recent_pulls_is_one_request(rsps):
+    listed = example("pulls.list")
+    rsps.get(f"{API}/repos/o/r/pulls", json=listed,
+             match=[matchers.query_param_matcher({"state": "all", "sort": "created", "direction": "desc",
+                                                  "per_page": "100"})])
+    pulls = port().recent_pulls("o/r")
+    assert [p.number for p in pulls] == [d["number"] for d in listed]
+    assert len(rsps.calls) == 1
+
+
+def test_branch_heads_lists_the_matching_branches_once(rsps):
+    ref = example("git.get-ref")
+    ref.update(ref="refs/heads/wavegate/42/docs")
+    ref["object"]["sha"] = "e" * 40
+    rsps.get(f"{API}/repos/o/r/git/matching-refs/heads/wavegate/42/", json=[ref])
+    assert port().branch_heads("o/r", "wavegate/42/") == {"wavegate/42/docs": "e" * 40}
+    assert calls(rsps) == ["GET /repos/o/r/git/matching-refs/heads/wavegate/42/"]
+
+
+def test_a_listed_pull_is_read_for_its_file_count_before_its_files(rsps):
+    rsps.get(f"{API}/repos/o/r/pulls/31", json=_pull(changed=1))
+    rsps.get(f"{API}/repos/o/r/pulls/31/files", json=[_file("a.py")])
+    listed = gh_mod._pull({**_pull(), "changed_files": None})
+    changes = port().pull_changes("o/r", listed)
+    assert changes.source is FileSource.FILES and changes.changed == 1
+    assert calls(rsps) == ["GET /repos/o/r/pulls/31", "GET /repos/o/r/pulls/31/files?per_page=100"]
+
+
+def test_failed_deliveries_follow_the_cursor_pages_up_to_a_bound(rsps):
+    """GitHub pages ``/app/hook/deliveries`` newest first with a ``cursor`` in the ``Link``
+    header (the emulator does the same): 9 deliveries, 3 a page, odd ids failed."""
+    settings = SimpleNamespace(app_id=1, private_key=_pem(), github_api_url="https://api.github.com")
+
+    def answer(request):
+        cursor = int(dict(re.findall(r"(\w+)=(\w+)", request.url.split("?", 1)[-1])).get("cursor", 10))
+        ids = [i for i in range(9, 0, -1) if i < cursor][:3]
+        items = [{"id": i, "guid": f"G-{i}", "event": "issues", "status_code": 502 if i % 2 else 202,
+                  "redelivery": False, "delivered_at": "2026-01-01T00:00:00Z"} for i in ids]
+        headers = {"Link": f'<https://api.github.com/app/hook/deliveries?per_page=100&cursor={ids[-1]}>; '
+                           'rel="next"'} if ids[-1] > 1 else {}
+        return 200, headers, json.dumps(items)
+
+    rsps.add_callback(responses.GET, f"{API}/app/hook/deliveries", callback=answer)
+    failed = gh_mod.list_failed_deliveries(settings, pages=2, retry=None, seconds_between_requests=None)
+    assert [d.id for d in failed] == [9, 7, 5]  # two pages read, not three
+    assert len(rsps.calls) == 2 and "cursor=7" in rsps.calls[1].request.url
+    everything = gh_mod.list_failed_deliveries(settings, retry=None, seconds_between_requests=None)
+    assert [d.id for d in everything] == [9, 7, 5, 3, 1]
+    assert len(rsps.calls) == 2 + 3
+
+
+def test_change_sets_are_memoised_by_head_and_base_head(rsps, monkeypatch):
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    rsps.get(f"{API}/repos/o/r/pulls/31/files", json=[_file("a.py"), _file("b.py", "added")])
+    rsps.get(f"{API}/repos/o/r/pulls/31", json=_pull())  # the head is confirmed before storing
+    pull = gh_mod._pull(_pull())
+    first = port(key="7").pull_changes("o/r", pull, base_sha="b" * 40)
+    again = port(key="7").pull_changes("o/r", pull, base_sha="b" * 40)  # another job: no request
+    assert again == first and [f.path for f in first.files] == ["a.py", "b.py"]
+    assert calls(rsps) == ["GET /repos/o/r/pulls/31/files?per_page=100", "GET /repos/o/r/pulls/31"]
+
+
+def test_a_change_set_is_not_memoised_when_the_head_moved_meanwhile(rsps, monkeypatch):
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    moved = _pull(changed=1)
+    moved["head"]["sha"] = "f" * 40
+    rsps.get(f"{API}/repos/o/r/pulls/31/files", json=[_file("a.py")])
+    rsps.get(f"{API}/repos/o/r/pulls/31", json=moved)
+    rsps.get(f"{API}/repos/o/r/pulls/31/files", json=[_file("a.py")])
+    rsps.get(f"{API}/repos/o/r/pulls/31", json=moved)
+    pull = gh_mod._pull(_pull(changed=1))
+    port(key="7").pull_changes("o/r", pull, base_sha="b" * 40)
+    port(key="7").pull_changes("o/r", pull, base_sha="b" * 40)  # listed again: nothing was kept
+    assert len(rsps.calls) == 4
+
+
+def test_the_change_memo_is_shared_through_redis(monkeypatch):
+    from service import queueing
+    from tests.redisdb import redis_url
+
+    conn = queueing.connect(redis_url(11))
+    try:
+        conn.ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no Redis")
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    changes = gh_mod.ChangeSet(files=(gh_mod.ChangedFile("x/a.py", "renamed", "x/b.py"),),
+                               source=FileSource.TREE, listed=1, changed=1)
+    gh_mod.ChangeMemo(conn, prefix="test:changes").put("k1", changes)
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())  # another worker process
+    try:
+        assert gh_mod.ChangeMemo(conn, prefix="test:changes").get("k1") == changes
+        assert 0 < conn.ttl("test:changes:k1") <= gh_mod.CHANGES_TTL
+        monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+        assert gh_mod.ChangeMemo(None).get("k1") is None  # without Redis, this process only
+    finally:
+        conn.delete("test:changes:k1")

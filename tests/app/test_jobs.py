@@ -113,13 +113,14 @@ def test_an_event_during_the_run_schedules_exactly_one_more(client, queue, calls
     assert names(calls) == ["reconcile_plan", "reconcile_plan"]
 
 
-def test_check_pull_coalesces_per_sha(client, queue, calls):
+def test_check_pull_coalesces_per_pull_request_and_checks_the_current_head(client, queue, calls):
     deliver(client, "pull_request", synchronize("S2"), "G-a")
     deliver(client, "pull_request", synchronize("S2"), "G-a2")
     deliver(client, "pull_request", synchronize("S3"), "G-b")
-    assert len(queued_jobs(queue)) == 2
+    assert len(queued_jobs(queue)) == 1
     work(queue)
-    assert sorted(c[2] for c in calls.log) == [("o/r", 21, "S2"), ("o/r", 21, "S3")]
+    # no head given: the use case reads the PR's head when it runs (S3 by then)
+    assert [c[2] for c in calls.log] == [("o/r", 21, None)]
 
 
 def test_lock_contention_reschedules_instead_of_blocking(client, conn, queue, calls, monkeypatch):
@@ -273,7 +274,7 @@ def test_jobs_log_started_and_finished_with_bound_fields(client, queue, calls, c
 
 
 def test_periodic_chain_is_single_and_reconciles_every_repository(conn, queue, calls, monkeypatch):
-    monkeypatch.setattr(github, "app_installations", lambda s: [(1, ["o/r", "o/s"]), (2, ["p/q"])], raising=False)
+    monkeypatch.setattr(github, "app_installations", lambda s, **kw: [(1, ["o/r", "o/s"]), (2, ["p/q"])], raising=False)
     first = queueing.arm_periodic(queue, 300)
     assert first and queueing.arm_periodic(queue, 300) is None
     assert queue.scheduled_job_registry.get_job_ids() == [first]
@@ -287,7 +288,7 @@ def test_periodic_chain_is_single_and_reconciles_every_repository(conn, queue, c
 
 
 def test_a_stale_chain_link_stops(conn, queue, calls, monkeypatch):
-    monkeypatch.setattr(github, "app_installations", lambda s: [(1, ["o/r"])], raising=False)
+    monkeypatch.setattr(github, "app_installations", lambda s, **kw: [(1, ["o/r"])], raising=False)
     queueing.arm_periodic(queue, 300)
     stray = queue.enqueue("workers.jobs.reconcile_all", job_id="reconcile_all-stray")
     work(queue)
@@ -314,7 +315,7 @@ def test_redelivery_sweep_redelivers_server_failures_once(conn, queue, calls, se
     from service.records import Delivery
 
     monkeypatch.setattr(context, "settings", lambda: replace(settings, redelivery_sweep=True))
-    monkeypatch.setattr(github, "app_installations", lambda s: [], raising=False)
+    monkeypatch.setattr(github, "app_installations", lambda s, **kw: [], raising=False)
     failed = [Delivery(1, "G-503", "issues", 503), Delivery(2, "G-timeout", "pull_request", 0),
               Delivery(3, "G-401", "issues", 401)]
     monkeypatch.setattr(github, "list_failed_deliveries", lambda s, **kw: failed, raising=False)
@@ -326,3 +327,27 @@ def test_redelivery_sweep_redelivers_server_failures_once(conn, queue, calls, se
         work(queue)
         conn.delete(queueing.PERIODIC_KEY)
     assert sent == [1, 2]
+
+
+def test_the_repository_lock_is_renewed_while_the_job_runs_and_lapses_after(client, conn, queue, calls, monkeypatch):
+    """A worker that dies mid-job takes the job with it: its lock must not outlive it by more
+    than ``LOCK_TTL``, yet a long job (a paced dispatch) must keep it."""
+    monkeypatch.setattr(jobs, "LOCK_TTL", 0.3)
+    key = queueing.lock_key(work_key("repo", 1, "o/r"))
+    seen = []
+
+    def long_job(*args, **kwargs):
+        for _ in range(4):
+            time.sleep(0.25)
+            seen.append(conn.exists(key))
+        return "ok"
+
+    calls.behaviour["reconcile_plan"] = long_job
+    deliver(client, "issues", LABELED, "G-long")
+    work(queue)
+    assert seen == [1, 1, 1, 1]  # held for 1 s with a 0.3 s lifetime: renewed
+    assert not conn.exists(key)  # released at the end
+    lock = queueing.work_lock(conn, work_key("repo", 1, "o/r"), timeout=jobs.LOCK_TTL)
+    assert lock.acquire(blocking=False)  # a holder that is not renewed ...
+    time.sleep(0.45)
+    assert not conn.exists(key)  # ... loses it after LOCK_TTL

@@ -86,3 +86,26 @@ def test_writes_of_one_installation_go_one_at_a_time(conn):
     for t in threads:
         t.join()
     assert peak[0] == 1
+
+
+def test_a_pause_holds_every_process_of_the_installation(conn):
+    """Two pacers stand for two worker processes: a pause set by one is seen by the other."""
+    clock = FakeClock()
+    one = RedisPacer(conn, clock=clock, sleep=clock.sleep, prefix="test:pace")
+    other = RedisPacer(redis.Redis.from_url(URL), clock=clock, sleep=clock.sleep, prefix="test:pace")
+    one.pause("1", 2.0)
+    assert other.paused_for("1") == pytest.approx(2.0)
+    assert other.paused_for("2") == 0.0  # another installation is not paused
+    assert other.wait_pause("1", longest=30) == 0.0
+    assert clock.slept == [pytest.approx(2.0)]
+    assert other.paused_for("1") == 0.0
+
+
+def test_the_later_pause_wins_and_a_long_one_is_not_slept(conn):
+    clock = FakeClock()
+    pacer = RedisPacer(conn, clock=clock, sleep=clock.sleep, prefix="test:pace")
+    pacer.pause("1", 120.0)
+    pacer.pause("1", 2.0)  # a shorter pause does not cut the longer one short
+    assert pacer.wait_pause("1", longest=30) == pytest.approx(120.0)
+    assert clock.slept == []
+    assert 0 < conn.ttl("test:pace:pause:1") <= 121  # the key goes when the pause ends

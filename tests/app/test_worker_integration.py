@@ -60,3 +60,31 @@ def test_labeled_delivery_dispatches_the_reference_plan_once(client, queue, monk
     _work(queue)
     assert fake.count("write") == writes
     assert ports == [1]
+
+
+def test_the_worker_runs_jobs_in_its_own_process_and_wakes_for_its_maintenance(queue):
+    """Jobs run in the worker's process (its installation tokens and conditional-request answers
+    outlive a job), and an idle worker wakes every few seconds, so a worker that replaced a dead
+    one takes RQ's scheduler over soon after the dead one's lock lapses."""
+    from workers.__main__ import MeasuredWorker
+
+    worker = MeasuredWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+    assert isinstance(worker, SimpleWorker)
+    assert worker.dequeue_timeout <= MeasuredWorker.idle_wake < 60
+
+
+def test_a_scheduler_lock_of_a_dead_process_of_this_host_is_freed(conn):
+    from workers.__main__ import release_dead_scheduler_locks
+
+    conn.set("rq:scheduler-lock:q-dead", "s-dead")
+    conn.hset("rq:scheduler:s-dead", mapping={"hostname": "h1", "pid": "4242"})
+    conn.set("rq:scheduler-lock:q-alive", "s-alive")
+    conn.hset("rq:scheduler:s-alive", mapping={"hostname": "h1", "pid": "4343"})
+    conn.set("rq:scheduler-lock:q-away", "s-away")
+    conn.hset("rq:scheduler:s-away", mapping={"hostname": "h2", "pid": "4242"})
+    freed = release_dead_scheduler_locks(conn, ["q-dead", "q-alive", "q-away", "q-none"], hostname="h1",
+                                         alive=lambda pid: pid == 4343)
+    assert freed == ["q-dead"]
+    assert conn.get("rq:scheduler-lock:q-dead") is None
+    assert conn.get("rq:scheduler-lock:q-alive") == b"s-alive"  # its process exists
+    assert conn.get("rq:scheduler-lock:q-away") == b"s-away"  # another host: cannot tell
