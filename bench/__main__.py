@@ -97,7 +97,8 @@ def table(results: dict) -> str:
     if e2e:
         for op, c in e2e["api"].items():
             rows.append(("3 API", f"{op}: reads / writes / 304 / token", f"{c['reads']} / {c['writes']} / "
-                         f"{c['not_modified']} / {c['token']}  ({c['seconds']} s)"))
+                         f"{c['not_modified']} / {c['token']}  (charged {c.get('charged')} vs min "
+                         f"{(c.get('minimum') or {}).get('total')}; {c['seconds']} s)"))
         lat = e2e["latency"]
         rows.append(("4 e2e", f"push → territory run visible, {lat['pushes']} pushes",
                      f"p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, max {lat['max_ms']} ms"))

@@ -123,7 +123,10 @@ class InstrumentedRequester:
             record_github_call(verb, getattr(exc, "status", None), getattr(exc, "headers", None),
                                self._installation)
             raise
-        record_github_call(verb, 200, headers, self._installation)
+        # PyGithub hands a 304 to a conditional GET back as a success with no body.
+        headers_sent = kwargs.get("headers") or (args[1] if len(args) > 1 else None) or {}
+        status = 304 if data is None and verb == "GET" and "If-None-Match" in headers_sent else 200
+        record_github_call(verb, status, headers, self._installation)
         return headers, data
 
     def __getattr__(self, name: str) -> Any:

@@ -9,6 +9,8 @@ Redis holds only the queue and short-lived keys (DESIGN intro), all under ``wave
 | ``wavegate:pending:<work key>`` | id of the queued job that will do that work | until the job starts (≤ 15 min) |
 | ``wavegate:lock:<work key>`` | redis-py ``Lock`` token | while the job runs (≤ job timeout + 60 s) |
 | ``wavegate:periodic`` | id of the next scheduled ``reconcile_all`` | 2 intervals + 60 s |
+| ``wavegate:pace:pause:<installation>`` | epoch second a rate-limit pause of the installation ends | until it ends |
+| ``wavegate:changes:<installation>:<repo>:<number>:<head SHA>:<base head SHA>`` | the PR's changed paths, compressed | 1 h |
 
 The web process stores a delivery with ``ingest``: one ``EVALSHA`` that claims the GUID, folds it
 into a waiting job or writes a new RQ job hash and pushes its id, all atomically (one round trip
@@ -84,8 +86,8 @@ def make_queue(name: str, connection: redis.Redis) -> Queue:
 
 
 def retry_policy() -> Retry:
-    """Retries for transient GitHub failures: 3 more attempts after 10 s, 60 s and 300 s
-    (scheduled, so workers run ``--with-scheduler``). Jobs widen an interval to honour
+    """Retries for transient GitHub failures: 7 more attempts after ``RETRY_INTERVALS`` seconds
+    (5 s … 600 s; scheduled, so workers run ``--with-scheduler``). Jobs widen an interval to honour
     ``retry_after`` and cancel retries for permanent errors."""
     return Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
 

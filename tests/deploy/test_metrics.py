@@ -107,6 +107,8 @@ class FakeRequester:
     def requestJsonAndCheck(self, verb, url, **kwargs):  # noqa: N802 - PyGithub's name
         if self.fail:
             raise GithubException(self.fail, {"message": "no"}, {"x-ratelimit-remaining": "0"})
+        if "If-None-Match" in (kwargs.get("headers") or {}):
+            return {"ETag": '"abc"'}, None  # PyGithub's shape for a 304
         return {"X-RateLimit-Remaining": "4321"}, {"ok": True}
 
 
@@ -122,6 +124,16 @@ def test_github_calls_and_rate_limit_are_counted_by_the_wrapped_requester():
         metrics.InstrumentedRequester(FakeRequester(fail=403), 99).requestJsonAndCheck("POST", "/y")
     assert value("wavegate_github_api_calls_total", method="POST", status="403") == forbidden + 1
     assert value("wavegate_github_rate_limit_remaining", installation="99") == 0
+
+
+def test_a_conditional_get_answered_304_is_counted_as_304_not_200():
+    fresh = value("wavegate_github_api_calls_total", method="GET", status="200")
+    unchanged = value("wavegate_github_api_calls_total", method="GET", status="304")
+    wrapped = metrics.InstrumentedRequester(FakeRequester(), 99)
+    wrapped.requestJsonAndCheck("GET", "/z", headers={"If-None-Match": '"abc"'})
+    wrapped.requestJsonAndCheck("GET", "/z", headers={})
+    assert value("wavegate_github_api_calls_total", method="GET", status="304") == unchanged + 1
+    assert value("wavegate_github_api_calls_total", method="GET", status="200") == fresh + 1
 
 
 def job_ok() -> str:
