@@ -134,10 +134,11 @@ def test_scale_out_section_on_one_plan(tmp_path):
 
 def test_table_has_one_row_per_figure():
     results = {"e2e": {"api": {"dispatch 4 agents": {"reads": 3, "writes": 2, "not_modified": 1, "token": 1,
-                                                     "seconds": 1.5}},
+                                                     "seconds": 1.5, "charged": 6,
+                                                     "minimum": {"total": 5}}},
                        "latency": {"pushes": 100, "p50_ms": 80.0, "p95_ms": 120.0, "max_ms": 200.0},
                        "scale": {"workers": {}, "speedup": {}, "deliveries": 200, "plans": 20}}}
     text = table(results)
     row = next(line for line in text.splitlines() if "dispatch 4 agents" in line)
-    assert row.startswith("3 API") and row.endswith("3 / 2 / 1 / 1  (1.5 s)")
+    assert row.startswith("3 API") and row.endswith("3 / 2 / 1 / 1  (charged 6 vs min 5; 1.5 s)")
     assert "p50 80.0 ms, p95 120.0 ms" in text
