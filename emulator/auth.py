@@ -73,6 +73,7 @@ def authenticate(state: State, header: str | None) -> Actor | None:
         inst = state.installations.get(tok.installation_id)
         if inst is None:
             raise AuthError()
+        tok.uses += 1
         return Actor("app", app_id=inst.app_id, installation_id=inst.id)
     login = state.user_tokens.get(value)
     if login is not None:
@@ -86,6 +87,12 @@ def mint_installation_token(state: State, installation_id: int, permissions: dic
                 time.time() + TOKEN_TTL, dict(permissions or {}))
     state.tokens[tok.token] = tok
     return tok
+
+
+def first_use(state: State, header: str | None) -> bool:
+    """Whether the installation token in ``header`` has just answered its first request."""
+    tok = state.tokens.get((header or "").strip().partition(" ")[2].strip())
+    return tok is not None and tok.uses == 1
 
 
 def expire_token(state: State, token: str) -> None:

@@ -20,6 +20,7 @@ class FaultConfig:
     slow_seconds: float = 12.0
     only: str = "app"
     retry_after: int = 1
+    max_counts: dict[str, int] = field(default_factory=dict)  # kind → most injections (then spared)
 
 
 class Faults:
@@ -39,11 +40,14 @@ class Faults:
             path_regex=body.get("path_regex"), apply_then_fail=bool(body.get("apply_then_fail")),
             slow_seconds=float(body.get("slow_seconds", 12)), only=body.get("only", "app"),
             retry_after=int(body.get("retry_after", 1)),
+            max_counts={str(k): int(v) for k, v in (body.get("max_counts") or {}).items()},
         )
-        unknown = set(cfg.kinds) - set(KINDS)
+        unknown = (set(cfg.kinds) | set(cfg.max_counts)) - set(KINDS)
         if (unknown or cfg.only not in ("app", "user", "all") or not 0 <= cfg.rate <= 1
                 or cfg.retry_after < 0):
             raise ValueError(f"bad fault configuration: {sorted(unknown)}")
+        if any(n < 0 for n in cfg.max_counts.values()):
+            raise ValueError("bad fault configuration: max_counts must be ≥ 0")
         self.config = cfg
         self.rng = random.Random(cfg.seed)
         self.counts = {}
@@ -53,8 +57,11 @@ class Faults:
     def clear(self) -> None:
         self.config = None
 
-    def pick(self, method: str, path: str, actor_kind: str | None) -> str | None:
-        """The fault kind to inject for this request, or None."""
+    def pick(self, method: str, path: str, actor_kind: str | None, fresh_token: bool = False) -> str | None:
+        """The fault kind to inject for this request, or None. ``expired_token_401`` hits only
+        installation tokens (``actor_kind`` "app"), and not a token's first request
+        (``fresh_token``): GitHub rejects a token early when it was revoked or rotated, not the
+        moment it is minted, so the App's answer to a 401 (a new token) must be able to succeed."""
         cfg = self.config
         if cfg is None or path.startswith("/_emulator") or cfg.rate <= 0:
             return None
@@ -70,6 +77,11 @@ class Faults:
         if self.rng.random() >= cfg.rate:
             return None
         kind = self.rng.choice(cfg.kinds)
+        if kind == "expired_token_401" and (actor_kind != "app" or fresh_token):
+            return None  # only an installation token can expire; a JWT is signed per request
+        limit = cfg.max_counts.get(kind)
+        if limit is not None and self.counts.get(kind, 0) >= limit:
+            return None
         self.counts[kind] = self.counts.get(kind, 0) + 1
         return kind
 

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
 from . import admin, api_apps, api_checks, api_issues, api_pulls, api_repos
-from .auth import AuthError, authenticate, expire_token
+from .auth import AuthError, authenticate, expire_token, first_use
 from .core import Emulator
 from .faults import Faults
 from .mergequeue import MergeQueue
@@ -60,7 +60,8 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
                 g.actor = authenticate(state, request.headers.get("Authorization"))
             except AuthError as exc:
                 return answer({"message": exc.message, "documentation_url": DOCS}, exc.status)
-            kind = emu.faults.pick(request.method, request.path, g.actor.kind if g.actor else None)
+            kind = emu.faults.pick(request.method, request.path, g.actor.kind if g.actor else None,
+                                   fresh_token=first_use(state, request.headers.get("Authorization")))
             if kind:
                 g.fault = kind
                 resp = inject(kind)
@@ -138,7 +139,8 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
             emu.request_log.append({
                 "seq": emu.request_seq, "method": request.method, "path": request.path,
                 "query": request.query_string.decode(), "status": resp.status_code,
-                "actor": actor.label if actor else None, "conditional": conditional,
+                "actor": actor.label if actor else None,
+                "installation": actor.installation_id if actor else None, "conditional": conditional,
                 "duration": round(elapsed, 4), "started": round(now - elapsed, 4), "at": round(now, 4),
                 "fault": getattr(g, "fault", None)})
         return resp

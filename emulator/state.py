@@ -69,6 +69,7 @@ class Token:
     installation_id: int
     expires_at: float
     permissions: dict[str, str]
+    uses: int = 0  # requests authenticated with it
 
 
 @dataclass

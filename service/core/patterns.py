@@ -391,24 +391,19 @@ def overlap(
     return None
 
 
-def _candidate_pairs(
-    territories: Mapping[str, Sequence[str]],
-) -> dict[tuple[str, str], set[tuple[str, str]]]:
-    """Pattern pairs of different agents that pass the literal-text pre-filter, keyed by the
-    agent pair (both orders), without comparing every pattern with every other: sorted by literal
+def _meeting_candidates(patterns: Iterable[str]) -> dict[str, set[str]]:
+    """For each distinct valid pattern, the patterns that pass the literal-text pre-filter with
+    it (itself included), without comparing every pattern with every other: sorted by literal
     text, the patterns whose text extends a given text form one contiguous run."""
-    entries = sorted(
-        (_literal_text(p), agent, p) for agent, pats in territories.items() for p in _valid(pats)
-    )
+    entries = sorted((_literal_text(p), p) for p in set(patterns))
     texts = [e[0] for e in entries]
-    found: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for text, agent, pattern in entries:
+    found: dict[str, set[str]] = {p: set() for _, p in entries}
+    for text, pattern in entries:
         lo = bisect_left(texts, text)
         hi = bisect_left(texts, text + "\U0010ffff", lo)
-        for _, other, other_pattern in entries[lo:hi]:
-            if other != agent:
-                found.setdefault((agent, other), set()).add((pattern, other_pattern))
-                found.setdefault((other, agent), set()).add((other_pattern, pattern))
+        for _, other in entries[lo:hi]:
+            found[pattern].add(other)
+            found[other].add(pattern)
     return found
 
 
@@ -428,19 +423,22 @@ def find_overlaps(
     the repository paths are scanned only for pairs that do overlap. Raises ``PatternError``
     only for a pattern pair too complex to compare (not reachable within the wildcard caps).
     """
-    candidates = _candidate_pairs(territories)
+    valid = {agent: _valid(pats) for agent, pats in territories.items()}
+    meets = _meeting_candidates(p for pats in valid.values() for p in pats)
+    # Per agent, every pattern one of its own may meet: an agent pair none of whose patterns is
+    # in the other's set is skipped after |territory| look-ups, whatever the plan's size.
+    reach = {agent: set().union(*(meets[p] for p in pats)) for agent, pats in valid.items()}
     budget = budget or Budget()
     found: list[Overlap] = []
     for a, b in pairs:
         if a not in territories or b not in territories:
             continue
-        meet = candidates.get((a, b))
-        if not meet:
+        if reach[a].isdisjoint(valid[b]):
             continue
         hit = None
-        for pa in _valid(territories[a]):
-            for pb in _valid(territories[b]):
-                if (pa, pb) in meet:
+        for pa in valid[a]:
+            for pb in valid[b]:
+                if pb in meets[pa]:
                     witness = budget.compare(pa, pb)
                     if witness is not None:
                         hit = (pa, pb, (witness,))

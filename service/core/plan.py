@@ -14,14 +14,12 @@ from collections.abc import Sequence
 from . import gates, patterns
 from .config import ref_problem
 from .model import Agent, Overlap, Plan, Problem, RepoConfig
-from .plan_draft import AgentDraft, PlanDraft
+from .plan_draft import MAX_AGENTS, MAX_PATTERNS, AgentDraft, PlanDraft, too_many_agents, too_many_patterns
 from .plan_prose import has_agent_headings, read_prose_plan
-from .plan_source import body_lines, fences
+from .plan_source import Fence, body_lines, fences
 from .plan_yaml import read_yaml_plan
 
 MAX_BODY_BYTES = 256 * 1024
-MAX_AGENTS = 100
-MAX_PATTERNS = 1000
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_NAME_LENGTH = 64
@@ -43,6 +41,11 @@ def parse_plan(body: str | None) -> Plan | list[Problem]:
     ``Plan`` (``form`` ``"yaml"`` or ``"prose"``) or a non-empty list of ``Problem`` sorted by
     line (problems without a line first). Never raises, whatever ``body`` holds. Line numbers are
     1-based lines of ``body`` (``\\r\\n`` and ``\\n`` give the same numbers).
+
+    Work is bounded by the body's limits (``plan_draft``: 100 agents, 1,000 patterns, 10,000 YAML
+    values): a plan past one is refused with that problem, located at the first item past
+    the limit, before the checks whose cost grows with its size. A second dispatch block is a
+    problem (``several-dispatch-blocks``) on its opening line.
     """
     try:
         return _parse(body)
@@ -60,9 +63,13 @@ def _parse(body: str | None) -> Plan | list[Problem]:
                         f"the issue body is {size:,} bytes; a plan may be at most {MAX_BODY_BYTES:,}",
                         "shorten the issue body; move long findings into linked issues")]
     lines = body_lines(body)
-    block = next((f for f in fences(lines) if f.is_dispatch), None)
-    if block is not None:
-        draft = read_yaml_plan(block)
+    blocks = [f for f in fences(lines) if f.is_dispatch]
+    if blocks:
+        draft = read_yaml_plan(blocks[0])
+        # DESIGN §2.1: the first dispatch block holds the plan. A second one is refused rather than
+        # ignored: its author most likely expects it to count (a plan split in two, or an edit
+        # appended below the original).
+        draft.problems += [_second_block(blocks[0], f) for f in blocks[1:2]]
     elif has_agent_headings(lines):
         draft = read_prose_plan(lines)
     else:
@@ -80,6 +87,13 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
         out = out[: MAX_PROBLEMS - 1] + [Problem(
             "too-many-problems", f"… and {more} more problems", "fix the ones above and save again")]
     return out
+
+
+def _second_block(first: Fence, other: Fence) -> Problem:
+    return Problem("several-dispatch-blocks",
+                   f"a second dispatch block: only the first one (line {first.open_line}) is read as the plan",
+                   "merge the blocks into one, or remove the word `dispatch` from the second block's "
+                   "first line", None, None, other.open_line)
 
 
 def _no_plan() -> Problem:
@@ -111,12 +125,14 @@ def _meaning(draft: PlanDraft) -> list[Problem]:
     out: list[Problem] = []
     agents = draft.agents
     if len(agents) > MAX_AGENTS:
-        out.append(Problem("too-many-agents", f"the plan has {len(agents)} agents; at most {MAX_AGENTS}",
-                           "split the work into several dispatch issues"))
-    count = sum(len(a.territory) + len(a.do_not_modify) for a in agents)
-    if count > MAX_PATTERNS:
-        out.append(Problem("too-many-patterns", f"the plan has {count} patterns; at most {MAX_PATTERNS}",
-                           "use directory patterns (`src/api/`) instead of listing files one by one"))
+        out.append(too_many_agents(agents[MAX_AGENTS].line))
+    items = [i for a in agents for i in (*a.territory, *a.do_not_modify)]
+    if len(items) > MAX_PATTERNS:
+        out.append(too_many_patterns(sorted(items, key=lambda i: i.line or 0)[MAX_PATTERNS].line))
+    if out:
+        # A plan over the limits is refused before the checks whose cost grows with its size
+        # (the wave and `after` graph is quadratic in the number of agents).
+        return out
     if draft.base is not None and (why := ref_problem(draft.base)):
         out.append(Problem("invalid-branch", f"`base` `{draft.base}` is not a valid branch name: {why}",
                            "write the name of an existing branch", None, "base", draft.base_line))
@@ -262,7 +278,12 @@ def _preflight(plan: Plan, config: RepoConfig, repo_paths: list[str]) -> list[Pr
     try:
         budget = patterns.Budget()
         overlaps = patterns.find_overlaps(territories, gates.concurrent_pairs(plan), repo_paths, budget)
-        out += [_overlap_problem(plan, o, repo_paths, budget) for o in overlaps]
+        # Only the first MAX_PROBLEMS problems by line are shown (``_sorted``): the overlaps past
+        # them are counted, not worded; naming every contested file of 4,950 pairs costs seconds.
+        lines = {a.name: (a.line or 0, a.name) for a in plan.agents}
+        overlaps.sort(key=lambda o: lines[o.agent_a])
+        out += [_overlap_problem(plan, o, repo_paths, budget) if i < MAX_PROBLEMS else _overlap_counted(o, lines[o.agent_a][0])
+                for i, o in enumerate(overlaps)]
     except ValueError as exc:  # too complex for the automata or the pre-flight's budget: refuse, never guess
         out.append(_too_complex(exc, None))
     for a in plan.agents:
@@ -321,6 +342,10 @@ def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str], budget: patt
         f"(or add `after: [{a.name}]` to `{b.name}`)",
         a.name, "territory", a.line,
     )
+
+
+def _overlap_counted(o: Overlap, line: int) -> Problem:
+    return Problem("overlap", f"`{o.agent_a}` and `{o.agent_b}` overlap", "", o.agent_a, "territory", line or None)
 
 
 def _shortest_witnesses(territory_a: Sequence[str], territory_b: Sequence[str],

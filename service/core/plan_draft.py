@@ -10,6 +10,37 @@ from .model import Problem
 
 AGENT_KEYS = ("name", "wave", "branch", "territory", "findings", "do_not_modify", "after")
 TOP_KEYS = ("base", "strict", "agents")
+MAX_AGENTS = 100
+MAX_PATTERNS = 1000  # territory and do_not_modify patterns of all agents together
+# YAML values (scalars, lists, mappings) in a dispatch block. A plan at the two limits above,
+# with a dozen findings per agent, holds about 4,000; the cap bounds the work a 256 KiB block of
+# one-character list items could cause.
+MAX_YAML_VALUES = 10_000
+
+
+def too_many_agents(line: int | None) -> Problem:
+    """The plan has more than ``MAX_AGENTS`` agents; ``line`` is where the first one past the
+    limit starts."""
+    return Problem("too-many-agents", f"the plan has more than {MAX_AGENTS} agents, the most one plan may have",
+                   "split the work into several dispatch issues", None, "agents", line)
+
+
+def too_many_patterns(line: int | None) -> Problem:
+    """The plan has more than ``MAX_PATTERNS`` territory and DO-NOT-MODIFY patterns; ``line``
+    is where the first one past the limit is."""
+    return Problem("too-many-patterns",
+                   f"the plan has more than {MAX_PATTERNS:,} patterns, the most one plan may have",
+                   "use directory patterns (`src/api/`) instead of listing files one by one",
+                   None, "territory", line)
+
+
+def too_many_values(line: int | None) -> Problem:
+    """The dispatch block holds more than ``MAX_YAML_VALUES`` YAML values; ``line`` is where the
+    first one past the limit starts."""
+    return Problem("plan-too-large",
+                   f"the dispatch block holds more than {MAX_YAML_VALUES:,} values (names, patterns, "
+                   "findings, keys), far more than a plan at its limits needs",
+                   "keep findings short and few: link to issues for the details", None, None, line)
 
 
 @dataclass

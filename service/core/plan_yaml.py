@@ -14,7 +14,17 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import yamlnodes as yn
 from .model import Problem
-from .plan_draft import AGENT_KEYS, TOP_KEYS, AgentDraft, Item, PlanDraft
+from .plan_draft import (
+    AGENT_KEYS,
+    MAX_AGENTS,
+    MAX_YAML_VALUES,
+    TOP_KEYS,
+    AgentDraft,
+    Item,
+    PlanDraft,
+    too_many_agents,
+    too_many_values,
+)
 from .plan_source import Fence
 
 
@@ -22,7 +32,13 @@ def read_yaml_plan(fence: Fence) -> PlanDraft:
     """The draft of the plan in ``fence`` (a dispatch block). Never raises."""
     reader = _Reader(fence.first_content_line)
     try:
-        root = yn.compose("\n".join(fence.lines))
+        # The limits are counted on the event stream, before any node is built: a 250 KB block of
+        # agents or of one-character items is refused at the cost of reading up to the limit.
+        root = yn.compose("\n".join(fence.lines), max_values=MAX_YAML_VALUES, list_limits={"agents": MAX_AGENTS})
+    except yn.OverLimit as exc:
+        make = too_many_agents if exc.key == "agents" else too_many_values
+        reader.draft.problems.append(make(reader.line(exc.line)))
+        return reader.draft
     except yn.YamlProblem as exc:
         reader.problem(exc.code, exc.message, exc.fix, line=reader.line(exc.line))
         return reader.draft

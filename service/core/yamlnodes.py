@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import yaml
@@ -64,20 +64,39 @@ _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 _NOT_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
-def compose(text: str) -> Node | None:
+class OverLimit(YamlProblem):
+    """The text holds more than ``compose`` was allowed to build: more than ``limit`` items in
+    the list under the root mapping's ``key``, or (``key`` None) more than ``limit`` values in
+    the whole document. ``line`` (0-based) is where the first value past the limit starts.
+    ``code`` is ``"over-limit"``; the caller words the problem."""
+
+    def __init__(self, key: str | None, limit: int, line: int):
+        what = f"`{key}` has more than {limit:,} items" if key else f"more than {limit:,} values"
+        super().__init__("over-limit", what, "", line)
+        self.key = key
+        self.limit = limit
+
+
+def compose(text: str, *, max_values: int | None = None,
+            list_limits: Mapping[str, int] | None = None) -> Node | None:
     """The root node of the single YAML document in ``text`` (None for an empty document).
 
     Raises ``YamlProblem`` for syntax errors (with the line GitHub users see in their editor,
     0-based here), several documents, aliases, tags other than the standard ones and nesting
-    deeper than ``MAX_DEPTH``. Uses libyaml when PyYAML was built with it (a 256 KiB block takes
-    well under a second there, and many seconds in pure Python): the events are screened first,
-    then composed.
+    deeper than ``MAX_DEPTH``. Raises ``OverLimit`` when the document holds more than
+    ``max_values`` values (scalars, lists and mappings) or when a list under a key of the root
+    mapping holds more items than ``list_limits[key]``: the screening stops there and nothing is
+    composed, so refusing a 250 KB list costs about as much as reading the limit's worth of it.
+    Uses libyaml when PyYAML was built with it (a 256 KiB block takes well under a second there,
+    and many seconds in pure Python): the events are screened first, then composed.
     """
     text = _NOT_LINE_BREAKS.sub(" ", _LONE_SURROGATES.sub("\ufffd", text))
     try:
         if _CLoader is not None:
-            _screen(yaml.parse(text, Loader=_CLoader))
+            _screen(yaml.parse(text, Loader=_CLoader), max_values, list_limits or {})
             return yaml.compose(text, Loader=_CLoader)
+        if max_values is not None or list_limits:
+            _screen(yaml.parse(text, Loader=yaml.SafeLoader), max_values, list_limits or {})
         loader = _Loader(text)
         try:
             return loader.get_single_node()
@@ -103,16 +122,41 @@ def compose(text: str) -> Node | None:
         raise YamlProblem("yaml-syntax", f"YAML error: {exc}", "fix the YAML syntax") from None
 
 
-def _screen(events) -> None:
+def _screen(events, max_values: int | None, list_limits: Mapping[str, int]) -> None:
+    """Refuse aliases, foreign tags, deep nesting and the limits of ``compose`` from the event
+    stream alone (one pass, nothing built; it stops at the first refusal)."""
     depth = 0
+    values = 0
+    root_is_map = False
+    expect_key = True  # at depth 1 of the root mapping: is the next value a key?
+    key: str | None = None
+    limit: int | None = None  # items allowed in the root-level list being read (depth 2)
+    items = 0
     for event in events:
         _refuse(event)
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _too_deep(event.start_mark.line)
+        if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            values += 1
+            if max_values is not None and values > max_values:
+                raise OverLimit(None, max_values, event.start_mark.line)
+            if depth == 2 and limit is not None:
+                items += 1
+                if items > limit:
+                    raise OverLimit(key, limit, event.start_mark.line)
+            elif depth == 1 and root_is_map:
+                if expect_key:
+                    key = event.value if isinstance(event, yaml.ScalarEvent) else None
+                elif isinstance(event, yaml.SequenceStartEvent) and key in list_limits:
+                    limit, items = list_limits[key], 0
+                expect_key = not expect_key
+            if isinstance(event, yaml.CollectionStartEvent):
+                root_is_map = root_is_map or (depth == 0 and isinstance(event, yaml.MappingStartEvent))
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _too_deep(event.start_mark.line)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
+            if depth == 1:
+                limit = None
 
 
 def _refuse(event) -> None:

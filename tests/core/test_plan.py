@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from service.core import yamlnodes
 from service.core.model import Agent, Plan, Problem, RepoConfig
 from service.core.plan import MAX_BODY_BYTES, parse_plan, preflight
+from service.core.plan_draft import MAX_YAML_VALUES
 from tests.conftest import CASES
 
 
@@ -143,8 +144,22 @@ def test_the_dispatch_block_is_found(body):
     assert p.form == "yaml" and p.names == ("api",) and p.agent("api").territory == ("a/",)
 
 
-def test_the_first_dispatch_block_wins():
-    body = block("agents: [{name: one, territory: [a/]}]") + "\n" + block("agents: [{name: two, territory: [b/]}]")
+def test_a_second_dispatch_block_is_a_problem_on_its_line():
+    """The first block holds the plan (DESIGN §2.1); a second is refused, not silently ignored."""
+    body = "Plan:\n\n" + block("agents: [{name: one, territory: [a/]}]") + "\nLater:\n" + block(
+        "agents: [{name: two, territory: [b/]}]") + "\n" + block("agents: []")
+    (p,) = problems(body)
+    assert (p.code, p.line) == ("several-dispatch-blocks", 8)
+    assert "(line 3)" in p.message
+
+
+def test_the_first_dispatch_blocks_problems_come_with_the_second_one():
+    body = block("agents: [{name: One, territory: [a/]}]") + "\n" + block("agents: [{name: two, territory: [b/]}]")
+    assert [(p.code, p.line) for p in problems(body)] == [("invalid-name", 2), ("several-dispatch-blocks", 5)]
+
+
+def test_a_block_that_only_mentions_dispatch_in_another_word_is_not_a_second_plan():
+    body = block("agents: [{name: one, territory: [a/]}]") + "\n```text dispatch-log\nx\n```\n"
     assert plan(body).names == ("one",)
 
 
@@ -318,22 +333,43 @@ def test_after_and_waves_build_the_plan():
 # --------------------------------------------------------------------------- limits and hostile input
 
 
-def test_too_many_agents():
+def test_too_many_agents_points_at_the_first_agent_past_the_limit():
     agents = "\n".join(f"  - {{name: a{i}, territory: [d{i}/]}}" for i in range(101))
-    assert "too-many-agents" in codes(block("agents:\n" + agents))
+    (p,) = problems(block("agents:\n" + agents))
+    assert (p.code, p.line, p.field) == ("too-many-agents", 103, "agents")
 
 
-def test_too_many_patterns():
+def test_a_hundred_agents_are_allowed():
+    agents = "\n".join(f"  - {{name: a{i}, territory: [d{i}/]}}" for i in range(100))
+    assert len(plan(block("agents:\n" + agents)).agents) == 100
+
+
+def test_too_many_prose_agents():
+    body = "".join(f"## Agent: a{i}\nAuthorized files:\n- d{i}/\n" for i in range(101))
+    (p,) = problems(body)
+    assert (p.code, p.line) == ("too-many-agents", 301)
+
+
+def test_too_many_patterns_points_at_the_first_pattern_past_the_limit():
     agents = "\n".join(
-        f"  - {{name: a{i}, territory: [{', '.join(f'd{i}/f{j}' for j in range(101))}]}}" for i in range(10)
+        f"  - name: a{i}\n    territory: [{', '.join(f'd{i}/f{j}' for j in range(101))}]" for i in range(10)
     )
-    assert "too-many-patterns" in codes(block("agents:\n" + agents))
+    (p,) = problems(block("agents:\n" + agents))
+    assert (p.code, p.line) == ("too-many-patterns", 22)  # agent a9's territory line
+
+
+def test_a_block_of_too_many_values_is_refused_where_the_limit_is_passed():
+    body = block("agents:\n  - name: a\n    territory: [a/]\n    findings:\n" + "      - x\n" * 20_000)
+    (p,) = problems(body)
+    # 11 values up to `findings:`'s list, one per item from line 6 on
+    assert (p.code, p.line) == ("plan-too-large", 6 + MAX_YAML_VALUES - 11)
 
 
 def test_problems_are_capped():
-    body = block("agents: [" + ", ".join(["x"] * 500) + "]")
+    # 100 agents with four problems each: invalid name, wave 0, an unknown key, no territory
+    body = block("agents:\n" + "".join(f"  - {{name: A{i}, wave: 0, foo: 1}}\n" for i in range(100)))
     got = problems(body)
-    assert len(got) == 100 and got[-1].code == "too-many-problems" and "401 more" in got[-1].message
+    assert len(got) == 100 and got[-1].code == "too-many-problems" and "301 more" in got[-1].message
 
 
 def test_a_large_plan_parses_fast():

@@ -176,6 +176,28 @@ WAITING_NO_PR = GateDecision("web", 2, GateState.WAITING, waiting_on=(dep("api",
 BLOCKED = GateDecision("web", 2, GateState.BLOCKED, blocked_by=(dep("api", 20, PrState.CLOSED),))
 UNLOCKED = GateDecision("web", 2, GateState.UNLOCKED)
 
+def LIMITS() -> list[Problem]:  # noqa: N802 - a constant built on demand
+    """The parser's own problems for plans past its limits and for a second dispatch block."""
+    from service.core.plan import parse_plan
+
+    def fenced(text: str) -> str:
+        return f"```yaml dispatch\n{text}\n```\n"
+
+    bodies = [
+        fenced("agents:\n" + "".join(f"  - {{name: a{i}, territory: [d{i}/]}}\n" for i in range(101))),
+        fenced("agents:\n" + "".join(f"  - {{name: a{i}, territory: [{', '.join(f'd{i}/{j}' for j in range(101))}]}}\n"
+                                      for i in range(10))),
+        fenced("agents:\n  - name: a\n    territory: [a/]\n    findings: [" + "x, " * 10_000 + "]"),
+        fenced("agents: [{name: one, territory: [a/]}]") + "\nAnd:\n\n" + fenced("agents: [{name: two, territory: [b/]}]"),
+    ]
+    out = []
+    for body in bodies:
+        result = parse_plan(body)
+        assert isinstance(result, list)
+        out += result
+    return out
+
+
 NEAR_MISS = (
     Problem("unknown-key", "unknown key `do-not-modify`; did you mean `do_not_modify`?",
             "rename the key to `do_not_modify`", agent="api", field="do-not-modify", line=7),
@@ -311,6 +333,7 @@ GOLDEN_CASES = {
         )
     ),
     "problems-near-miss": lambda: report.problems_markdown(NEAR_MISS) + "\n----- text\n" + report.problems_text(NEAR_MISS),
+    "problems-limits": lambda: report.problems_markdown(LIMITS()) + "\n----- text\n" + report.problems_text(LIMITS()),
     "comments": comments,
     **{name: (lambda s=state: report.dashboard(s)) for name, state in DASHBOARDS.items()},
 }

@@ -138,6 +138,8 @@ def test_apply_then_fail_performs_the_write(world, kind, status):
     ("secondary_403", 403, None), ("secondary_403_retry_after", 403, "1"), ("expired_token_401", 401, None)])
 def test_rate_limit_and_token_faults(world, kind, status, retry_after):
     token = world.integration().get_access_token(world.installation_id).token
+    # a token's first request is spared by expired_token_401 (see the test below)
+    assert requests.get(f"{world.url}/repos/o/r", headers={"Authorization": f"token {token}"}, timeout=10).ok
     world.admin("POST", "/faults", json={"rate": 1.0, "kinds": [kind], "seed": 1, "only": "app"})
     resp = requests.get(f"{world.url}/repos/o/r", headers={"Authorization": f"token {token}"}, timeout=10)
     assert resp.status_code == status
@@ -148,6 +150,55 @@ def test_rate_limit_and_token_faults(world, kind, status, retry_after):
         world.admin("DELETE", "/faults")
         again = requests.get(f"{world.url}/repos/o/r", headers={"Authorization": f"token {token}"}, timeout=10)
         assert again.status_code == 401  # the token really expired
+
+
+def test_max_counts_caps_one_kind(world):
+    world.admin("POST", "/faults", json={"rate": 1.0, "kinds": ["502"], "seed": 1, "only": "user",
+                                         "max_counts": {"502": 2}})
+    try:
+        statuses = [requests.get(f"{world.url}/repos/o/r", timeout=10,
+                                 headers={"Authorization": f"token {world.tokens['maint']}"}).status_code
+                    for _ in range(5)]
+        counts = world.admin("GET", "/faults").json()["counts"]
+    finally:
+        world.admin("DELETE", "/faults")
+    assert statuses == [502, 502, 200, 200, 200] and counts == {"502": 2}
+    assert world.admin("POST", "/faults", json={"max_counts": {"teapot": 1}}).status_code == 422
+
+
+def test_a_fresh_token_is_not_rejected_on_its_first_request(world):
+    """GitHub rejects a token early when it was revoked or rotated, not on its first use: the
+    App's answer to a 401 (mint a new token, send again) must be able to succeed."""
+    world.admin("POST", "/faults", json={"rate": 1.0, "kinds": ["expired_token_401"], "seed": 1, "only": "app"})
+    try:
+        token = world.integration().get_access_token(world.installation_id).token
+        auth = {"Authorization": f"token {token}"}
+        first = requests.get(f"{world.url}/repos/o/r", headers=auth, timeout=10)
+        second = requests.get(f"{world.url}/repos/o/r", headers=auth, timeout=10)
+        counts = world.admin("GET", "/faults").json()["counts"]
+    finally:
+        world.admin("DELETE", "/faults")
+    assert (first.status_code, second.status_code) == (200, 401)
+    assert counts == {"expired_token_401": 1}
+
+
+def test_the_request_log_names_the_fault_the_installation_and_the_times(world):
+    token = world.integration().get_access_token(world.installation_id).token
+    world.admin("POST", "/faults", json={"rate": 1.0, "kinds": ["secondary_403_retry_after"], "seed": 1,
+                                         "only": "app", "retry_after": 7})
+    try:
+        resp = requests.get(f"{world.url}/repos/o/r", headers={"Authorization": f"token {token}"}, timeout=10)
+    finally:
+        world.admin("DELETE", "/faults")
+    assert resp.headers["Retry-After"] == "7"
+    user = requests.get(f"{world.url}/repos/o/r", headers={"Authorization": f"token {world.tokens['maint']}"},
+                        timeout=10)
+    assert user.status_code == 200
+    *_, faulted, spared = world.admin("GET", "/requests").json()
+    assert (faulted["fault"], faulted["status"], faulted["installation"]) == (
+        "secondary_403_retry_after", 403, world.installation_id)
+    assert faulted["started"] <= faulted["at"] <= spared["started"]
+    assert (spared["fault"], spared["installation"], spared["actor"]) == (None, None, "user:maint")
 
 
 def test_connection_reset_fault(world):

@@ -55,3 +55,22 @@ def test_overlap_is_decided_or_refused_within_a_second(pattern, other):
     if isinstance(result, list):
         assert all(p.code != "internal" for p in result), result
         assert all(p.message for p in result)
+
+
+def dense_plan(shared: list[str]) -> str:
+    """100 agents in one wave, each with nine shared patterns and one of its own: 4,950
+    concurrent pairs, every one of them overlapping."""
+    items = ", ".join(repr(p) for p in shared)
+    return "```yaml dispatch\nagents:\n" + "".join(
+        f"  - name: a{i}\n    territory: [{items}, 'own{i}/']\n" for i in range(100)) + "```\n"
+
+
+@pytest.mark.parametrize("shared", [["x"] * 9, [f"x{j}" for j in range(9)], [f"x*{j}" for j in range(9)],
+                                    [f"**/y{j}" for j in range(9)]],
+                         ids=["same-file", "nine-files", "nine-wildcards", "nine-doublestars"])
+def test_a_plan_of_a_hundred_overlapping_agents_is_judged_within_a_second(shared):
+    result = timed(preflight, dense_plan(shared))
+    assert isinstance(result, list) and len(result) == 100
+    assert [p.code for p in result[:99]] == ["overlap"] * 99 and result[-1].code == "too-many-problems"
+    assert result[0].agent == "a0" and "`a0` and `a1`" in result[0].message
+    assert all("may run at the same time" in p.message and p.fix for p in result[:99])

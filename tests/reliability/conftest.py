@@ -75,15 +75,20 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The table is the last thing the run prints: after pytest's own summary and counts."""
     if not ROWS:
         return
     text = table()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text + "\n")
-    terminalreporter.write_sep("=", "wavegate reliability")
-    terminalreporter.write_line(text)
-    terminalreporter.write_line(f"(written to {RESULTS})")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        print(text)
+        return
+    reporter.write_sep("=", "wavegate reliability")
+    reporter.write_line(text)
+    reporter.write_line(f"(written to {RESULTS})")
 
 
 @pytest.fixture(scope="session")

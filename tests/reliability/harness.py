@@ -182,6 +182,29 @@ def retry_waits(log: list[dict]) -> list[tuple[str, float, float]]:
     return out
 
 
+PAUSE_GRACE = 0.5  # seconds: the App learns of a 403 only when the answer reaches it
+
+
+def pause_breaches(log: list[dict], retry_after: float) -> list[tuple[str, str, float]]:
+    """Requests sent inside an installation's rate-limit pause. GitHub counts a secondary limit
+    against the installation's token, so after a secondary-rate-limit 403 no request of that
+    installation, to any path and from any job or process, may start before ``Retry-After``
+    (``retry_after`` seconds) or, without the header, 60 s. Returns ``(kind, "METHOD path",
+    seconds after the 403)`` for each request that started inside the pause, ``PAUSE_GRACE``
+    excepted at both ends (a request already on its way when the 403 was answered is no breach)."""
+    app = [r for r in log if (r.get("actor") or "").startswith(APP_ACTOR) and r.get("installation")]
+    out = []
+    for r in app:
+        if r.get("fault") not in ("secondary_403", "secondary_403_retry_after") or r["status"] != 403:
+            continue
+        asked = retry_after if r["fault"] == "secondary_403_retry_after" else 60.0
+        for n in app:
+            offset = n["started"] - r["at"]
+            if n["installation"] == r["installation"] and PAUSE_GRACE <= offset <= asked - PAUSE_GRACE:
+                out.append((r["fault"], f"{n['method']} {n['path']}", round(offset, 2)))
+    return out
+
+
 class PrivateRedis:
     """A throw-away ``redis-server`` (no persistence) on ``port``: ``start()``, ``stop()``."""
 

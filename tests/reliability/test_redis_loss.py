@@ -76,10 +76,6 @@ def test_redis_down_for_thirty_seconds_while_deliveries_arrive(clean, record):
         server.stop()
 
 
-@pytest.mark.xfail(strict=False, reason="(fixed, not yet confirmed by a full run) after Redis loses its data (FLUSHDB, or a restart without persistence) "
-                   "the periodic reconcile chain (wavegate:periodic and its scheduled job) is gone and only a "
-                   "worker starting up re-arms it (service/queueing.arm_periodic from workers/__main__.main): "
-                   "a surviving worker never reconciles or sweeps again")
 def test_the_periodic_reconcile_survives_a_flush(flushed_stack):
     """``RECONCILE_INTERVAL=5``: within four intervals of a FLUSHDB a ``reconcile_all`` must run
     again, or lost deliveries are never healed."""
