@@ -1,5 +1,6 @@
 """Start and stop the processes of a local Wavegate installation: the GitHub emulator, the web
-process under gunicorn and RQ workers, all on loopback, sharing one Redis database."""
+process (the Procfile's ``python deploy/web.py``, granian; ``web_server="gunicorn"`` runs
+``deploy/gunicorn.conf.py`` instead) and RQ workers, all on loopback, sharing one Redis database."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ class Stack:
     workdir: Path
     redis_url: str = "redis://127.0.0.1:6379/9"
     web_workers: int = 2
+    web_server: str = "granian"
     rq_workers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
     emulator_url: str = ""
@@ -141,9 +143,13 @@ class Stack:
     def start_web(self, port: int | None = None) -> None:
         if port is None:
             port = int(self.web_url.rsplit(":", 1)[1])
-        argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                "--workers", str(self.web_workers), "service.webhook:create_app()"]
-        self._spawn("web", argv)
+        if self.web_server == "gunicorn":
+            argv = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                    "--workers", str(self.web_workers), "service.webhook:create_app()"]
+            self._spawn("web", argv)
+        else:
+            env = {**self.env(), "PORT": str(port), "WEB_HOST": "127.0.0.1", "WEB_CONCURRENCY": str(self.web_workers)}
+            self._spawn("web", [sys.executable, "deploy/web.py"], env=env)
         wait_until(lambda: requests.get(f"{self.web_url}/readyz", timeout=1).status_code == 200, 30,
                    "the web process to be ready")
 

@@ -7,7 +7,9 @@ on the ingest benchmark it answered about twice gunicorn gthread's deliveries pe
 app (docs/performance.md has the figures).
 
 Environment: ``PORT`` (8000), ``WEB_CONCURRENCY`` (processes, 2), ``WEB_THREADS`` (threads running
-the app in each process, 16), ``WEB_HOST`` (0.0.0.0), plus the app's own settings
+the app in each process, 16), ``WEB_HOST`` (0.0.0.0), ``WEB_KILL_TIMEOUT`` (seconds a process gets
+to finish its requests after SIGTERM before it is killed, 30; a process still booting when the signal
+arrives is only stopped at this deadline, a granian behaviour), plus the app's own settings
 (``service.settings``), checked here before any process starts: a missing or malformed one stops the
 server with one line naming it (exit 2); without any App credential the app starts in setup mode.
 
@@ -56,6 +58,7 @@ def main() -> int:
         print(f"wavegate web: configuration error: {exc}", file=sys.stderr)
         return 2
     port, workers, threads = _number("PORT", 8000), _number("WEB_CONCURRENCY", 2), _number("WEB_THREADS", 16)
+    kill_timeout = _number("WEB_KILL_TIMEOUT", 30)
 
     own_metrics_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -71,7 +74,7 @@ def main() -> int:
     try:
         Granian(TARGET, factory=True, interface=Interfaces.WSGI, address=os.environ.get("WEB_HOST", "0.0.0.0"),
                 port=port, workers=workers, blocking_threads=threads, log_dictconfig=LOGGING, log_access=False,
-                respawn_failed_workers=True, workers_kill_timeout=30).serve()
+                respawn_failed_workers=True, workers_kill_timeout=kill_timeout).serve()
     finally:
         if own_metrics_dir:
             shutil.rmtree(own_metrics_dir, ignore_errors=True)

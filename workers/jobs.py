@@ -157,24 +157,36 @@ def reconcile_all() -> str:
 
 SWEEP_KEY = queueing.PREFIX + "redelivered"
 SWEEP_WINDOW = 3 * 24 * 3600  # GitHub keeps deliveries redeliverable for 3 days (github.com)
+MAX_REDELIVERIES = 3
 
 
 def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
     """``REDELIVERY_SWEEP``: ask GitHub to redeliver App deliveries that failed because this
-    service was down or erred (no answer, or 5xx) — GitHub never redelivers by itself. Each GUID
-    is redelivered at most once (a Redis set, kept for the redelivery window); 4xx answers (bad
-    signature, malformed body) are left alone, since sending them again cannot succeed. The
-    listing follows GitHub's cursor pages, newest first, up to ``github.DELIVERY_PAGES`` pages
-    and no further back than the redelivery window."""
+    service was down or erred (no answer, or 5xx) — GitHub never redelivers by itself. Returns how
+    many redeliveries were asked for.
+
+    Each attempt GitHub made is its own entry in the listing (same GUID, ``redelivery`` true), so
+    only the newest attempt of a GUID counts. A GUID is asked for again when a newer failed attempt
+    than the one last asked for appears (a redelivery that itself hit the outage), at most
+    ``MAX_REDELIVERIES`` times; the hash ``wavegate:redelivered`` (GUID → ``<count>:<delivery id>``)
+    remembers, for the redelivery window. 4xx answers (bad signature, malformed body) are left
+    alone, since sending them again cannot succeed. The listing follows GitHub's cursor pages,
+    newest first, up to ``github.DELIVERY_PAGES`` pages and no further back than the window."""
     from service import github
 
     redelivered = 0
     since = datetime.now(UTC) - timedelta(seconds=SWEEP_WINDOW)
+    newest: dict[str, Any] = {}
     for delivery in github.list_failed_deliveries(settings, since=since):
+        newest.setdefault(delivery.guid, delivery)  # newest first
+    for guid, delivery in newest.items():
         if delivery.status_code and delivery.status_code < 500:
             continue
-        if not connection.sadd(SWEEP_KEY, delivery.guid):
-            continue
+        raw = connection.hget(SWEEP_KEY, guid)
+        count, _, last = (raw.decode() if raw else "0:").partition(":")
+        if last == str(delivery.id) or int(count) >= MAX_REDELIVERIES:
+            continue  # already asked for after this attempt, or given up on
+        connection.hset(SWEEP_KEY, guid, f"{int(count) + 1}:{delivery.id}")
         connection.expire(SWEEP_KEY, SWEEP_WINDOW)
         github.redeliver(settings, delivery.id)
         redelivered += 1

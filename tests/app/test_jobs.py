@@ -329,6 +329,35 @@ def test_redelivery_sweep_redelivers_server_failures_once(conn, queue, calls, se
     assert sent == [1, 2]
 
 
+def test_a_redelivery_that_hit_the_outage_is_asked_for_again_up_to_the_cap(conn, queue, calls, settings,
+                                                                           monkeypatch):
+    """GitHub lists every attempt, newest first: a redelivery sent while the web process was still
+    down fails too and must not end the story for that GUID; a GUID that keeps failing is left
+    after ``MAX_REDELIVERIES`` requests."""
+    from dataclasses import replace
+
+    from service.records import Delivery
+
+    monkeypatch.setattr(context, "settings", lambda: replace(settings, redelivery_sweep=True))
+    monkeypatch.setattr(github, "app_installations", lambda s, **kw: [], raising=False)
+    attempts = [Delivery(1, "G-down", "issues", 503)]
+    monkeypatch.setattr(github, "list_failed_deliveries", lambda s, **kw: list(reversed(attempts)), raising=False)
+    sent: list[int] = []
+
+    def redeliver(s, delivery_id, **kw):
+        sent.append(delivery_id)
+        attempts.append(Delivery(delivery_id * 10, "G-down", "issues", 0, redelivery=True))  # failed again
+
+    monkeypatch.setattr(github, "redeliver", redeliver, raising=False)
+    for _ in range(6):
+        queueing.arm_periodic(queue, 300)
+        fast_forward(queue)
+        work(queue)
+        conn.delete(queueing.PERIODIC_KEY)
+    assert sent == [1, 10, 100]
+    assert len(sent) == jobs.MAX_REDELIVERIES
+
+
 def test_the_repository_lock_is_renewed_while_the_job_runs_and_lapses_after(client, conn, queue, calls, monkeypatch):
     """A worker that dies mid-job takes the job with it: its lock must not outlive it by more
     than ``LOCK_TTL``, yet a long job (a paced dispatch) must keep it."""

@@ -220,6 +220,7 @@ def test_the_web_launcher_serves_the_app_with_json_logs_and_multiprocess_metrics
     (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's file: wiped at start
     env = {"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent/.env", "PORT": str(port), "WEB_HOST": "127.0.0.1",
            "WEB_CONCURRENCY": "2", "WEB_THREADS": "2", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+           "WEB_KILL_TIMEOUT": "3",  # a process still booting at SIGTERM is stopped at this deadline
            "REDIS_URL": "redis://127.0.0.1:1/0"}  # setup mode: no App credentials
     proc = subprocess.Popen([sys.executable, "deploy/web.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)

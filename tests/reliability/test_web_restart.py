@@ -19,15 +19,7 @@ pytestmark = pytest.mark.reliability
 DOWN = 4.0
 
 
-SWEEP_MISSES = pytest.mark.xfail(strict=False, reason=(
-    "a sweep that runs while the web process is still down redelivers into the outage, and each GUID is "
-    "redelivered at most once (workers/jobs._sweep_failed_deliveries: SADD wavegate:redelivered before the "
-    "attempt), so those deliveries are never recovered by the sweeper (full run 2026-11-29: a sweep 1.4 s before "
-    "the restart redelivered 10, all failed; 22 failed, 12 recovered); the periodic reconcile heals the end state. "
-    "Timing-dependent (whether a sweep falls inside the 4 s outage), hence not strict"))
-
-
-@pytest.mark.parametrize("sweep", [pytest.param(True, marks=SWEEP_MISSES), False], ids=["sweeper-on", "sweeper-off"])
+@pytest.mark.parametrize("sweep", [True, False], ids=["sweeper-on", "sweeper-off"])
 def test_web_restarted_under_load(clean, record, sweep):
     workdir = Path(tempfile.mkdtemp(prefix="wavegate-rel-web-"))
     env = {"RECONCILE_INTERVAL": "5", "REDELIVERY_SWEEP": "1" if sweep else "0"}
