@@ -534,3 +534,19 @@ def dispatched(body: str, *, issue: int = 42, files: list[str] | tuple[str, ...]
     reconcile_plan(fake, REPO, issue, sender="maintainer-1")
     fake.calls.clear()
     return fake
+
+
+class FakeClock:
+    """A clock for pacers and the adapter: ``clock()`` is the time in seconds, ``clock.sleep(s)``
+    records ``s`` in ``slept`` and moves the time on."""
+
+    def __init__(self, start: float = 0.0):
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds

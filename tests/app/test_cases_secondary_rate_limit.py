@@ -9,7 +9,7 @@ from service.core.model import CHECK_NAMES
 from service.errors import PermissionDenied, RateLimited
 from service.pacing import LocalPacer
 
-from .fakes import REPO, FakeGitHub, plan_body
+from .fakes import REPO, FakeClock, FakeGitHub, plan_body
 
 PLAN = "agents:\n" + "\n".join(f"  - {{name: a{i}, territory: [/mod/a{i}/]}}" for i in range(1, 9))
 
@@ -50,32 +50,22 @@ def test_permission_error_is_named_on_the_dashboard():
 
 
 def test_pacer_spaces_writes_of_one_installation():
-    now = [0.0]
-    slept = []
-
-    def sleep(s):
-        slept.append(s)
-        now[0] += s
-
-    pacer = LocalPacer(80, clock=lambda: now[0], sleep=sleep)
+    clock = FakeClock()
+    slept = clock.slept
+    pacer = LocalPacer(80, clock=clock, sleep=clock.sleep)
     for _ in range(81):
         with pacer.write("1"):
             pass
-    assert now[0] >= 60.0 and len(slept) == 80
+    assert clock.now >= 60.0 and len(slept) == 80
     with pacer.write("2"):  # another installation is not held back
         pass
     assert len(slept) == 80
 
 
 def test_local_pacer_pauses_an_installation():
-    now = [0.0]
-    slept = []
-
-    def sleep(s):
-        slept.append(s)
-        now[0] += s
-
-    pacer = LocalPacer(80, clock=lambda: now[0], sleep=sleep)
+    clock = FakeClock()
+    slept = clock.slept
+    pacer = LocalPacer(80, clock=clock, sleep=clock.sleep)
     pacer.pause("1", 5.0)
     pacer.pause("1", 1.0)
     assert pacer.wait_pause("2", 30) == 0.0 and slept == []

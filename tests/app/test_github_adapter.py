@@ -23,6 +23,7 @@ from service.core.model import Annotation, CheckOutput, FileSource
 from service.errors import Conflict, NotFound, PermissionDenied, RateLimited, TransientGitHubError
 from service.github import PyGithubPort, wait_seconds
 from service.pacing import LocalPacer, NoPacer
+from tests.app.fakes import FakeClock
 from tests.conftest import FIXTURES
 
 API = "https://api.github.com:443"  # PyGithub puts the port in request URLs (never in bodies)
@@ -160,19 +161,6 @@ SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a
              "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
 
 
-class _Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.mark.parametrize(
     ("status", "headers", "body", "wait"),
     [
@@ -201,7 +189,7 @@ def test_repeated_secondary_limits_double_the_wait(rsps):
     for _ in range(3):
         rsps.get(f"{API}/repos/o/r/issues/7", status=403, json=SECONDARY)
     rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
-    clock = _Clock()
+    clock = FakeClock()
     p = port(key="streak", pacer=NoPacer(clock=clock, sleep=clock.sleep))
     waits = []
     for _ in range(3):
@@ -215,7 +203,7 @@ def test_repeated_secondary_limits_double_the_wait(rsps):
 
 
 def test_a_short_retry_after_pauses_the_installation_then_the_read_is_sent_again(rsps):
-    clock = _Clock()
+    clock = FakeClock()
     pacer = LocalPacer(clock=clock, sleep=clock.sleep)
     rsps.get(f"{API}/repos/o/r/issues/7", status=403, json=SECONDARY, headers={"retry-after": "2"})
     rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
@@ -228,7 +216,7 @@ def test_a_short_retry_after_pauses_the_installation_then_the_read_is_sent_again
 
 
 def test_without_a_shared_pacer_the_retry_after_is_still_waited_out(rsps):
-    clock = _Clock()
+    clock = FakeClock()
     rsps.get(f"{API}/repos/o/r/issues/7", status=403, json=SECONDARY, headers={"retry-after": "2"})
     rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
     assert port(pacer=NoPacer(clock=clock, sleep=clock.sleep)).get_issue("o/r", 7).number
@@ -236,7 +224,7 @@ def test_without_a_shared_pacer_the_retry_after_is_still_waited_out(rsps):
 
 
 def test_a_limited_post_is_not_resent_but_pauses_every_request_of_the_installation(rsps):
-    clock = _Clock()
+    clock = FakeClock()
     pacer = LocalPacer(clock=clock, sleep=clock.sleep)
     rsps.post(f"{API}/repos/o/r/issues/42/comments", status=403, json=SECONDARY, headers={"retry-after": "3"})
     rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
@@ -249,7 +237,7 @@ def test_a_limited_post_is_not_resent_but_pauses_every_request_of_the_installati
 
 
 def test_a_long_pause_reschedules_instead_of_sending(rsps):
-    clock = _Clock()
+    clock = FakeClock()
     pacer = LocalPacer(clock=clock, sleep=clock.sleep)
     reset = int(time.time()) + 600
     rsps.get(f"{API}/repos/o/r/issues/7", status=403, json={"message": "API rate limit exceeded for installation ID 9."},
@@ -265,7 +253,7 @@ def test_a_long_pause_reschedules_instead_of_sending(rsps):
 
 
 def test_short_limits_are_resent_a_bounded_number_of_times(rsps):
-    clock = _Clock()
+    clock = FakeClock()
     pacer = LocalPacer(clock=clock, sleep=clock.sleep)
     for _ in range(gh_mod.INLINE_RETRIES + 1):
         rsps.patch(f"{API}/repos/o/r/issues/comments/5", status=403, json=SECONDARY, headers={"retry-after": "1"})

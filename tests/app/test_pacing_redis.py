@@ -7,22 +7,10 @@ import pytest
 import redis
 
 from service.pacing import RedisPacer
+from tests.app.fakes import FakeClock
 from tests.redisdb import redis_url
 
 URL = redis_url(11)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1_000_000.0
-        self.slept: list[float] = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -38,7 +26,7 @@ def conn():
 
 
 def test_a_burst_below_the_budget_is_not_delayed(conn):
-    clock = FakeClock()
+    clock = FakeClock(1_000_000.0)
     pacer = RedisPacer(conn, per_minute=5, clock=clock, sleep=clock.sleep, prefix="test:pace")
     for _ in range(5):
         with pacer.write("1"):
@@ -47,7 +35,7 @@ def test_a_burst_below_the_budget_is_not_delayed(conn):
 
 
 def test_the_next_write_waits_for_the_window(conn):
-    clock = FakeClock()
+    clock = FakeClock(1_000_000.0)
     pacer = RedisPacer(conn, per_minute=3, clock=clock, sleep=clock.sleep, prefix="test:pace")
     for _ in range(3):
         with pacer.write("1"):
@@ -58,7 +46,7 @@ def test_the_next_write_waits_for_the_window(conn):
 
 
 def test_installations_have_separate_budgets(conn):
-    clock = FakeClock()
+    clock = FakeClock(1_000_000.0)
     pacer = RedisPacer(conn, per_minute=1, clock=clock, sleep=clock.sleep, prefix="test:pace")
     with pacer.write("1"):
         pass
@@ -90,7 +78,7 @@ def test_writes_of_one_installation_go_one_at_a_time(conn):
 
 def test_a_pause_holds_every_process_of_the_installation(conn):
     """Two pacers stand for two worker processes: a pause set by one is seen by the other."""
-    clock = FakeClock()
+    clock = FakeClock(1_000_000.0)
     one = RedisPacer(conn, clock=clock, sleep=clock.sleep, prefix="test:pace")
     other = RedisPacer(redis.Redis.from_url(URL), clock=clock, sleep=clock.sleep, prefix="test:pace")
     one.pause("1", 2.0)
@@ -102,7 +90,7 @@ def test_a_pause_holds_every_process_of_the_installation(conn):
 
 
 def test_the_later_pause_wins_and_a_long_one_is_not_slept(conn):
-    clock = FakeClock()
+    clock = FakeClock(1_000_000.0)
     pacer = RedisPacer(conn, clock=clock, sleep=clock.sleep, prefix="test:pace")
     pacer.pause("1", 120.0)
     pacer.pause("1", 2.0)  # a shorter pause does not cut the longer one short
