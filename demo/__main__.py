@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="wavegate-demo-"))
     try:
         with Stack(workdir, redis_url=args.redis_url) as stack:
-            out.say("demo", f"emulator at {stack.emulator_url}; Wavegate (gunicorn) at {stack.web_url}; "
+            out.say("demo", f"emulator at {stack.emulator_url}; Wavegate (granian) at {stack.web_url}; "
                             "one RQ worker; Redis at " + args.redis_url)
             result = Scenario(stack, out).run()
         out.step(f"Final dashboard of #{result['issue']}")

@@ -2,12 +2,15 @@
 the Procfile's and the image's ``web`` command).
 
 Why granian and not gunicorn: its HTTP handling is Rust, outside the GIL, so a delivery costs the
-Python process only the receiver's own work, and a client that sends slowly holds no Python thread;
+Python process only the receiver's own work, and a client that is slow to send its request holds no
+Python thread until its headers are in (a client that drips its *body* does hold one: see below);
 on the ingest benchmark it answered about twice gunicorn gthread's deliveries per second for the same
 app (docs/performance.md has the figures).
 
 Environment: ``PORT`` (8000), ``WEB_CONCURRENCY`` (processes, 2), ``WEB_THREADS`` (threads running
-the app in each process, 16), ``WEB_HOST`` (0.0.0.0), ``WEB_KILL_TIMEOUT`` (seconds a process gets
+the app in each process, 64: idle threads cost little, and each client still sending a body holds
+one — put the service behind a proxy or load balancer that buffers request bodies, and admit only
+GitHub's hook addresses (``GET /meta``, ``hooks``), where unknown clients can reach it), ``WEB_HOST`` (0.0.0.0), ``WEB_KILL_TIMEOUT`` (seconds a process gets
 to finish its requests after SIGTERM before it is killed, 30; a process still booting when the signal
 arrives is only stopped at this deadline, a granian behaviour), plus the app's own settings
 (``service.settings``), checked here before any process starts: a missing or malformed one stops the
@@ -40,10 +43,14 @@ LOGGING = {
 }
 
 
+class _BadSetting(ValueError):
+    pass
+
+
 def _number(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip() or str(default)
     if not value.isdigit() or int(value) < 1:
-        raise SystemExit(f"wavegate web: configuration error: {name} must be a positive integer, got {value!r}")
+        raise _BadSetting(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
@@ -57,8 +64,12 @@ def main() -> int:
     except ConfigError as exc:
         print(f"wavegate web: configuration error: {exc}", file=sys.stderr)
         return 2
-    port, workers, threads = _number("PORT", 8000), _number("WEB_CONCURRENCY", 2), _number("WEB_THREADS", 16)
-    kill_timeout = _number("WEB_KILL_TIMEOUT", 30)
+    try:
+        port, workers, threads = _number("PORT", 8000), _number("WEB_CONCURRENCY", 2), _number("WEB_THREADS", 64)
+        kill_timeout = _number("WEB_KILL_TIMEOUT", 30)
+    except _BadSetting as exc:
+        print(f"wavegate web: configuration error: {exc}", file=sys.stderr)
+        return 2
 
     own_metrics_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

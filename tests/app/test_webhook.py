@@ -151,6 +151,28 @@ def test_body_over_26_mib_is_413(client):
     assert deliver(client, "issues", b" " * (MAX_BODY + 1), "G-big", signature="sha256=" + "0" * 64).status_code == 413
 
 
+@pytest.mark.parametrize(("size", "status"), [(MAX_BODY + 1, 413), (30 * 1024 * 1024, 413), (1000, 401)])
+def test_a_chunked_body_is_judged_whole_not_cut_at_the_limit(client, size, status):
+    """No ``Content-Length`` (``Transfer-Encoding: chunked``): a body past 26 MiB is a 413, never
+    checked as a truncated body (which would answer 401 for a correctly signed delivery)."""
+    import io
+
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    from .conftest import sign
+
+    body = b" " * size
+    environ = EnvironBuilder(path="/webhook", method="POST", input_stream=io.BytesIO(body),
+                             headers={"Transfer-Encoding": "chunked", "X-GitHub-Event": "issues",
+                                      "X-GitHub-Delivery": "G-chunked", "Content-Type": "application/json",
+                                      "X-Hub-Signature-256": sign(body) if size > 1000 else "sha256=" + "0" * 64},
+                             ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    _, answer, _ = run_wsgi_app(client.application, environ)  # the test client would add a length
+    assert int(answer.split()[0]) == status
+
+
 def test_body_just_under_the_limit_is_read(client):
     body = json.dumps({"zen": "x" * (MAX_BODY - 100)}).encode()
     assert len(body) < MAX_BODY

@@ -199,12 +199,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_web_launcher_stops_on_a_configuration_error_with_one_line(tmp_path):
+@pytest.mark.parametrize("name", ["APP_ID", "PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_KILL_TIMEOUT"])
+def test_the_web_launcher_stops_on_a_configuration_error_with_one_line(tmp_path, name):
     result = subprocess.run([sys.executable, "deploy/web.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent/.env", "APP_ID": "x",
+                            env={"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent/.env", name: "x",
                                  "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["wavegate web: configuration error: APP_ID must be a positive "
+    assert result.stderr.strip().splitlines() == [f"wavegate web: configuration error: {name} must be a positive "
                                                   "integer, got 'x'"]
 
 
