@@ -15,7 +15,7 @@ import click
 
 from .core import markers, report
 from .core.config import parse_config
-from .core.model import Plan, Problem, RepoConfig
+from .core.model import Plan, Problem, RepoConfig, count_problems
 from .core.plan import preflight
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -55,7 +55,8 @@ def _tracked_files(repo: Path) -> list[str]:
 
 
 def _count(problems: list[Problem]) -> str:
-    return f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+    total = count_problems(problems)
+    return f"{total} problem" + ("" if total == 1 else "s")
 
 
 def _print_problems(problems: list[Problem], header: str) -> None:

@@ -6,6 +6,7 @@ cached and pinned by tests. Times are ``datetime`` objects in UTC; durations are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -72,7 +73,8 @@ class Problem:
 
     ``code`` is a stable machine-readable kind (``unknown-key``, ``overlap``, ``wave-gap`` …);
     ``message`` says what is wrong, ``fix`` how to fix it; ``agent``, ``field`` and the 1-based
-    ``line`` locate it where known.
+    ``line`` locate it where known. ``more`` is set only on the ``too-many-problems`` entry that
+    closes a cut list: how many problems it stands for.
     """
 
     code: str
@@ -81,6 +83,13 @@ class Problem:
     agent: str | None = None
     field: str | None = None
     line: int | None = None
+    more: int = 0
+
+
+def count_problems(problems: Sequence[Problem]) -> int:
+    """How many problems a list stands for: a closing ``too-many-problems`` entry counts as the
+    ``more`` problems it replaces."""
+    return sum(p.more or 1 for p in problems)
 
 
 @dataclass(frozen=True)

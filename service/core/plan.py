@@ -85,7 +85,7 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     if len(out) > MAX_PROBLEMS:
         more = len(out) - MAX_PROBLEMS + 1
         out = out[: MAX_PROBLEMS - 1] + [Problem(
-            "too-many-problems", f"… and {more} more problems", "fix the ones above and save again")]
+            "too-many-problems", f"… and {more} more problems", "fix the ones above and save again", more=more)]
     return out
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .markers import DASHBOARD_MARKER, state_marker
-from .model import AgentRow, Amendment, DashboardState, GateState, Problem, PrState
+from .model import AgentRow, Amendment, DashboardState, GateState, Problem, PrState, count_problems
 from .report_format import (
     MAX_BODY_BYTES,
     agent_pr,
@@ -314,7 +314,7 @@ def dashboard(state: DashboardState) -> str:
     if s.notice:
         lines += ["", "> [!WARNING]", *(f"> {line}" if line else ">" for line in s.notice.splitlines())]
     if s.problems:
-        lines += ["", f"### Problems ({len(s.problems):,})", "", problems_markdown(s.problems).rstrip()]
+        lines += ["", f"### Problems ({count_problems(s.problems):,})", "", problems_markdown(s.problems).rstrip()]
     if (s.plan is not None and s.plan.agents) or s.rows:
         lines += ["", "### Waves", "", *_flowchart(s)]
     if s.rows:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.core import yamlnodes
-from service.core.model import Agent, Plan, Problem, RepoConfig
+from service.core.model import Agent, Plan, Problem, RepoConfig, count_problems
 from service.core.plan import MAX_BODY_BYTES, parse_plan, preflight
 from service.core.plan_draft import MAX_YAML_VALUES
 from tests.conftest import CASES
@@ -370,6 +370,7 @@ def test_problems_are_capped():
     body = block("agents:\n" + "".join(f"  - {{name: A{i}, wave: 0, foo: 1}}\n" for i in range(100)))
     got = problems(body)
     assert len(got) == 100 and got[-1].code == "too-many-problems" and "301 more" in got[-1].message
+    assert got[-1].more == 301 and count_problems(got) == 99 + 301  # what headers and the dashboard say
 
 
 def test_a_large_plan_parses_fast():
