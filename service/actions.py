@@ -56,12 +56,26 @@ def reconcile_plan(gh: GitHubPort, repo: str, issue: int, *, sender: str | None 
 # --------------------------------------------------------------------------- one PR
 
 
+def _changes(gh: GitHubPort, repo: str, pull: PullData) -> ChangeSet:
+    """Every path ``pull`` changes (``GitHubPort.pull_changes``), memoised by (PR, head, base
+    head): the current head of the PR's base branch is read first (``branch_sha``, a conditional
+    GET: a 304, which GitHub does not charge, unless the base moved), so a set listed here is
+    the one a later refresh or unlock of the plan finds, and a set they listed is not listed again
+    here. Read before the files, not after: GitHub lists the diff from the merge base with the
+    base head it has *when asked*, so should the base move meanwhile the set is kept under the
+    older base head, which later passes no longer ask for (read after, a set listed against the
+    older base could be kept under the newer one). A base branch that is gone (``None``) means
+    no memo. Raises the port's errors."""
+    base_sha = gh.branch_sha(repo, pull.base_ref) if pull.base_ref else None
+    return gh.pull_changes(repo, pull, base_sha=base_sha)
+
+
 def _verdict_outputs(gh: GitHubPort, repo: str, pull: PullData, cfg,
                      found: tuple[PlanContext, str] | None,
                      changes: ChangeSet | None = None) -> list[CheckOutput]:
     """Both check outputs for ``pull``'s current head."""
     if changes is None:
-        changes = gh.pull_changes(repo, pull)
+        changes = _changes(gh, repo, pull)
     if found is None:
         active = [(_without_skipped(ctx), ctx.agent_prs()) for ctx in active_plans(gh, repo, cfg)]
         verdict = territory.classify_other_pr(active, changes)
@@ -204,7 +218,7 @@ def check_merge_group(gh: GitHubPort, repo: str, head_sha: str, base_sha: str, h
     pull = gh.get_pull(repo, number)
     cfg = _config(gh, repo)
     found = plan_for_pull(gh, repo, pull, cfg)
-    changes = gh.pull_changes(repo, pull)
+    changes = _changes(gh, repo, pull)
     if found is None:
         outputs = _verdict_outputs(gh, repo, pull, cfg, None, changes)
     else:

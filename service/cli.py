@@ -33,7 +33,7 @@ def _read(path: Path, what: str) -> str:
 def _config(path: Path | None) -> RepoConfig:
     if path is None:
         return RepoConfig()
-    result = parse_config(_read(path, "--config"))
+    result = parse_config(_read(path, "--config"), path=str(path))
     if isinstance(result, RepoConfig):
         return result
     _print_problems(result, f"{path} has {_count(result)}:")

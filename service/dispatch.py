@@ -273,9 +273,11 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
         if agent.name not in fresh:
             _refresh_prompt(gh, ctx, agent, pull)
         runs_before = None if agent.name in fresh else gh.check_runs(repo, pull.head_sha)
-        changes = (ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
-                   if fresh.get(agent.name) == pull.head_sha
-                   else gh.pull_changes(repo, pull, base_sha=base_sha if pull.base_ref == base else None))
+        # A branch this run created holds one empty commit on ``base_sha``: its set is empty, and
+        # is memoised so that later passes neither list it nor read the PR for ``changed_files``.
+        changes = gh.pull_changes(repo, pull, base_sha=base_sha if pull.base_ref == base else None,
+                                  known=ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
+                                  if fresh.get(agent.name) == pull.head_sha else None)
         verdict = territory.classify_agent_pr(plan, agent.name, changes, prs, cfg, matcher)
         verdicts[agent.name] = verdict.conclusion.value
         expansions[agent.name] = scope_expansions(gh, repo, pull, changes)

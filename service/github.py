@@ -42,6 +42,7 @@ SECONDARY_WAIT = 60.0  # seconds, when a secondary limit names no Retry-After
 # 30 s write-lock expiry, since an idempotent write may wait while holding its slot.
 INLINE_PAUSE = 20.0
 INLINE_RETRIES = 3  # sends of one request after short rate limits, before the job's own retry
+WRITE_IN_DOUBT = 10.0  # seconds the installation is held after a write that got no answer
 
 # The permission each refused request needs, for PermissionDenied (app.yml grants these).
 _PERMISSION_FOR = (
@@ -80,7 +81,8 @@ class GitHubPort(Protocol):
     def get_pull(self, repo: str, number: int) -> PullData: ...
     def create_pull(self, repo: str, base: str, head: str, title: str, body: str, *,
                     look_first: bool = True) -> PullData: ...
-    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None) -> ChangeSet: ...
+    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None,
+                     known: ChangeSet | None = None) -> ChangeSet: ...
     def merge_base(self, repo: str, base: str, head: str) -> str: ...
     def contains(self, repo: str, commit: str, container: str) -> bool: ...
     def check_runs(self, repo: str, sha: str) -> list[CheckRunData]: ...
@@ -377,6 +379,26 @@ class ChangeMemo:
         with contextlib.suppress(Exception):
             self.redis.set(f"{self.prefix}:{key}", _encode_changes(changes), ex=self.ttl)
 
+    def shared_answer(self, key: str) -> tuple[str, Any] | None:
+        """The (ETag, JSON body) another process kept under ``key`` (``share_answer``), or None
+        (no Redis, nothing kept, or a Redis error)."""
+        if self.redis is None:
+            return None
+        try:
+            raw = self.redis.get(f"{self.prefix}:answer:{key}")
+            doc = json.loads(raw) if raw else None
+            return (doc["etag"], doc["data"]) if doc else None
+        except Exception:  # noqa: BLE001 - a cache: Redis trouble means an unconditional read
+            return None
+
+    def share_answer(self, key: str, etag: str, data: Any) -> None:
+        """Keep a small GET answer with its ``ETag`` for every worker process (Redis only,
+        ``CHANGES_TTL`` seconds; errors ignored), so that their first read of it is conditional."""
+        if self.redis is None:
+            return
+        with contextlib.suppress(Exception):
+            self.redis.set(f"{self.prefix}:answer:{key}", json.dumps({"etag": etag, "data": data}), ex=self.ttl)
+
     @staticmethod
     def _keep(key: str, changes: ChangeSet) -> None:
         with _local_changes_guard:
@@ -438,6 +460,11 @@ class PyGithubPort:
                     else self._send(verb, path, params, body, headers)
             except (GithubException, requests.exceptions.RequestException) as exc:
                 error = map_error(exc, request)
+                if verb != "GET" and isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError):
+                    # The write's answer never came, but GitHub may still apply it (it processes a
+                    # request for up to 10 s). Hold the installation so no job looks for the object
+                    # (look before create) before it could have landed: a duplicate otherwise.
+                    self._pacer.pause(self._key, WRITE_IN_DOUBT)
                 if isinstance(error, RateLimited) and isinstance(exc, GithubException):
                     # a secondary limit with no header to go by: 60 s, doubling while it repeats
                     streak = _limited_streak.get(self._key, 0)
@@ -556,11 +583,26 @@ class PyGithubPort:
         return base64.b64decode(d.get("content") or "").decode("utf-8", errors="replace")
 
     def branch_sha(self, repo: str, branch: str) -> str | None:
-        """The commit a branch points at (``GET /repos/{repo}/git/ref/heads/{branch}``), or None."""
+        """The commit a branch points at (``GET /repos/{repo}/git/ref/heads/{branch}``), or None.
+
+        A conditional read in every worker process: the last answer and its ``ETag`` are shared
+        through the memo's Redis, so a process that never read the ref still gets a 304 (not
+        charged) while the branch has not moved. A 304 only confirms the ETag sent, so an answer
+        kept by another process is as good as this one's."""
+        path = f"/repos/{repo}/git/ref/heads/{self._q(branch)}"
+        key = (self._key, path, (), ())  # ``_conditional``'s key of a GET with no query
+        shared_key = f"{self._key}:{path}"
+        kept = _etags.get(key)
+        if kept is None and (shared := self._memo.shared_answer(shared_key)) is not None:
+            _etags.put(key, shared[0], {}, shared[1])
+            kept = (shared[0], {}, shared[1])
         try:
             d = self._call("GET", f"/repos/{repo}/git/ref/heads/{self._q(branch)}")[1]
         except NotFound:
             return None
+        now = _etags.get(key)
+        if now is not None and (kept is None or now[0] != kept[0]):
+            self._memo.share_answer(shared_key, now[0], now[2])
         return d["object"]["sha"]
 
     def branch_heads(self, repo: str, prefix: str) -> dict[str, str]:
@@ -604,7 +646,8 @@ class PyGithubPort:
         """``GET /repos/{repo}/pulls/{n}`` (carries ``merged`` and ``changed_files``)."""
         return _pull(self._call("GET", f"/repos/{repo}/pulls/{number}")[1])
 
-    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None) -> ChangeSet:
+    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None,
+                     known: ChangeSet | None = None) -> ChangeSet:
         """Every path the PR changes. ``GET /pulls/{n}`` first when ``pull.changed_files`` is
         unknown (listed PRs), then ``GET /pulls/{n}/files?per_page=100``, every page; when the
         list is capped (3,000) or its count differs from ``changed_files``, the merge base's and the
@@ -614,14 +657,25 @@ class PyGithubPort:
         With ``base_sha`` (the current head of the PR's base branch) the result is memoised by
         (PR, head, base head) in ``ChangeMemo``: no request at all for a PR read before. GitHub
         lists the files of the head the PR has *when asked*, so before storing, the PR is read
-        again (a conditional GET, normally a 304) and nothing is stored when its head moved."""
-        memo_key = f"{self._key}:{repo}:{pull.number}:{pull.head_sha}:{base_sha}" if base_sha else None
-        if memo_key is not None and (known := self._memo.get(memo_key)) is not None:
+        again (a conditional GET, normally a 304) and nothing is stored when its head moved.
+
+        ``known`` is a set known without asking GitHub — the empty set of a branch this App just
+        created with one empty commit on ``base_sha``, a fact about those two commits, so no
+        re-read either —: it is memoised (with ``base_sha``) and returned, no request sent."""
+        memo_key = self._memo_key(repo, pull, base_sha) if base_sha else None
+        if known is not None:
+            if memo_key is not None:
+                self._memo.put(memo_key, known)
             return known
+        if memo_key is not None and (kept := self._memo.get(memo_key)) is not None:
+            return kept
         changes = self._list_changes(repo, pull)
         if memo_key is not None and self.get_pull(repo, pull.number).head_sha == pull.head_sha:
             self._memo.put(memo_key, changes)
         return changes
+
+    def _memo_key(self, repo: str, pull: PullData, base_sha: str) -> str:
+        return f"{self._key}:{repo}:{pull.number}:{pull.head_sha}:{base_sha}"
 
     def _list_changes(self, repo: str, pull: PullData) -> ChangeSet:
         if pull.changed_files is None:

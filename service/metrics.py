@@ -2,7 +2,7 @@
 
 | metric | type | labels |
 |---|---|---|
-| ``wavegate_webhook_deliveries_total`` | counter | ``event``, ``outcome`` (``enqueued``, ``duplicate``, ``ignored`` …) |
+| ``wavegate_webhook_deliveries_total`` | counter | ``event``, ``outcome``: a short stable code (``enqueued``, ``coalesced``, ``duplicate``, ``ignored``, ``pong``, ``bad signature``, ``form body``, ``missing header``, ``bad delivery id``, ``not json``, ``not json object``, ``bad payload``, ``body too large``, ``queue unavailable``, ``not configured``, ``error``) |
 | ``wavegate_webhook_ack_seconds`` | histogram | ``event``: time from request to answer |
 | ``wavegate_jobs_total`` | counter | ``job``, ``outcome`` (``finished``, ``failed``, ``scheduled`` = retry later …) |
 | ``wavegate_job_duration_seconds`` | histogram | ``job`` |

@@ -110,10 +110,11 @@ def signature_valid(body: bytes, header: str | None, secrets: tuple[str, ...]) -
     return valid
 
 
-def _answer(status: int, outcome: str, event_name: str, **body: Any) -> Response:
-    """A Flask answer (setup mode), counted like the receiver's."""
+def _answer(status: int, outcome: str, event_name: str, code: str, **body: Any) -> Response:
+    """A Flask answer (setup mode), counted like the receiver's: ``code`` is the metric's short
+    ``outcome`` label, ``outcome`` the answer's ``status`` text."""
     start = getattr(g, "wavegate_start", None)
-    metrics.record_delivery(event_name if _EVENT.fullmatch(event_name) else "-", outcome,
+    metrics.record_delivery(event_name if _EVENT.fullmatch(event_name) else "-", code,
                             time.monotonic() - start if start is not None else None)
     if status == 204:
         return Response(status=204)
@@ -123,13 +124,17 @@ def _answer(status: int, outcome: str, event_name: str, **body: Any) -> Response
 
 
 class _Answer(Exception):
-    """Raised inside ``Receiver.receive`` to end a delivery with an answer."""
+    """Raised inside ``Receiver.receive`` to end a delivery with an answer.
+
+    ``outcome`` is the answer body's ``status`` text, for the person reading GitHub's delivery log;
+    ``code`` the short, stable ``outcome`` label of ``wavegate_webhook_deliveries_total`` (the
+    outcome itself when that is already short)."""
 
     def __init__(self, status: int, outcome: str, log_event: str = "delivery_rejected", level: int = logging.WARNING,
-                 why: str | None = None, body: dict[str, Any] | None = None) -> None:
+                 why: str | None = None, body: dict[str, Any] | None = None, code: str | None = None) -> None:
         super().__init__(outcome)
         self.status, self.outcome, self.log_event, self.level = status, outcome, log_event, level
-        self.why, self.body = why, body or {}
+        self.why, self.body, self.code = why, body or {}, code or outcome
 
 
 class Receiver:
@@ -162,7 +167,7 @@ class Receiver:
             log.error("delivery_failed", exc_info=True,
                       extra={"wavegate_event": "delivery_failed", "wavegate_fields": {**fields, "status": 500}})
             return self._respond(start_response, 500, {"status": "internal error"})
-        metrics.record_delivery(label, answer.outcome, time.monotonic() - start)
+        metrics.record_delivery(label, answer.code, time.monotonic() - start)
         fields["status"] = answer.status
         if answer.why is not None:
             fields["reason"] = answer.why
@@ -194,7 +199,8 @@ class Receiver:
             body = _read_body(environ)
         except RequestEntityTooLarge:
             fields["size"] = int(environ.get("CONTENT_LENGTH") or 0) or None
-            return "-", _Answer(413, "body over 26 MiB (GitHub caps payloads at 25 MB)", why="body too large")
+            return "-", _Answer(413, "body over 26 MiB (GitHub caps payloads at 25 MB)", why="body too large",
+                                code="body too large")
         fields["size"] = len(body)
         try:
             return self._verified(environ, body, event_name, delivery_id, guid_ok, fields)
@@ -207,19 +213,21 @@ class Receiver:
         if not signature_valid(body, environ.get("HTTP_X_HUB_SIGNATURE_256"), settings.webhook_secrets):
             raise _Answer(401, "bad signature", why="bad signature")
         if environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower() in FORM_TYPES:
-            raise _Answer(415, "set the App's webhook content type to application/json", why="form-encoded body")
+            raise _Answer(415, "set the App's webhook content type to application/json", why="form-encoded body",
+                          code="form body")
         if not event_name or not delivery_id:
-            raise _Answer(400, "missing X-GitHub-Event or X-GitHub-Delivery", why="missing header")
+            raise _Answer(400, "missing X-GitHub-Event or X-GitHub-Delivery", why="missing header",
+                          code="missing header")
         if not guid_ok:
             fields["delivery_id_length"] = len(delivery_id)
             raise _Answer(400, "X-GitHub-Delivery is not a GUID (at most 64 letters, digits, '-', '_' or '.')",
-                          why="malformed X-GitHub-Delivery")
+                          why="malformed X-GitHub-Delivery", code="bad delivery id")
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise _Answer(400, "body is not JSON", why="body is not JSON") from None
+            raise _Answer(400, "body is not JSON", why="body is not JSON", code="not json") from None
         if not isinstance(payload, dict):
-            raise _Answer(400, "body is not a JSON object", why="body is not a JSON object")
+            raise _Answer(400, "body is not a JSON object", why="body is not a JSON object", code="not json object")
         label = fields.get("event_name", "-")
         if event_name == "ping":
             return label, _Answer(200, "pong", "delivery_ping", logging.INFO)
@@ -229,7 +237,7 @@ class Receiver:
             # Signed, but not shaped like GitHub's payload for this event (a field of the
             # wrong type): nothing to act on, and never a 500 with a traceback.
             raise _Answer(400, "payload fields have unexpected types",
-                          why="payload fields of unexpected types") from None
+                          why="payload fields of unexpected types", code="bad payload") from None
         if not isinstance(decision, Route):
             return label, _Answer(decision.status, "ignored", "delivery_ignored", logging.INFO, why=decision.reason,
                                   body={"reason": decision.reason})
@@ -335,7 +343,7 @@ def _setup_app(settings: SetupSettings) -> Flask:
     def webhook() -> Response:
         # GitHub records a failed delivery, which can be redelivered once the App is configured.
         return _answer(503, "not configured: register the App at / and restart",
-                       request.headers.get("X-GitHub-Event", ""))
+                       request.headers.get("X-GitHub-Event", ""), "not configured")
 
     @app.get("/readyz")
     def readyz() -> Response:

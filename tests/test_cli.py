@@ -138,6 +138,15 @@ def test_config_protected_list_reaches_the_prompt(tmp_path):
     assert "`deploy/prod/` — protected by the repository settings" in result.output
 
 
+def test_config_problems_name_the_file_given(tmp_path):
+    config = tmp_path / "bad.yml"
+    config.write_text("label: ''\n", encoding="utf-8")
+    result = run("check", PLANS / CONSOLIDATED[0], "--config", config)
+    assert result.exit_code == 1
+    assert f"{config}: `label` is empty" in result.output
+    assert ".github/wavegate.yml" not in result.output
+
+
 NEAR_MISS = (PLANS / "near-miss.md").read_text(encoding="utf-8")
 
 

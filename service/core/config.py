@@ -43,35 +43,36 @@ def ref_problem(ref: str, *, segment: bool = False) -> str | None:
     return None
 
 
-def parse_config(text: str | None) -> RepoConfig | list[Problem]:
+def parse_config(text: str | None, *, path: str = CONFIG_PATH) -> RepoConfig | list[Problem]:
     """The repository config; None or empty text gives the defaults. Unknown keys, wrong types
     and invalid patterns are problems (with "did you mean" and line), never silently ignored.
 
-    ``text`` is the file's content. Problems carry ``field`` (the key) and the 1-based line in the
-    file. Never raises.
+    ``text`` is the file's content; ``path`` the file's name as problem messages show it (the
+    repository's ``.github/wavegate.yml``, or the file given on the command line). Problems carry
+    ``field`` (the key) and the 1-based line in the file. Never raises.
     """
     try:
-        return _parse(text)
+        return _parse(text, path)
     except Exception as exc:
-        return [Problem("internal", f"{CONFIG_PATH} could not be read ({type(exc).__name__})",
+        return [Problem("internal", f"{path} could not be read ({type(exc).__name__})",
                         "simplify the file")]
 
 
-def _parse(text: str | None) -> RepoConfig | list[Problem]:
+def _parse(text: str | None, path: str) -> RepoConfig | list[Problem]:
     if text is None or not text.strip():
         return RepoConfig()
     if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
-        return [Problem("config-too-large", f"{CONFIG_PATH} is larger than {MAX_CONFIG_BYTES:,} bytes",
+        return [Problem("config-too-large", f"{path} is larger than {MAX_CONFIG_BYTES:,} bytes",
                         "keep only the settings Wavegate reads")]
     try:
         root = yn.compose(text.replace("\r\n", "\n"))
     except yn.YamlProblem as exc:
         line = exc.line + 1 if exc.line is not None else None
-        return [Problem(exc.code, f"{CONFIG_PATH}: {exc.message}", exc.fix, line=line)]
+        return [Problem(exc.code, f"{path}: {exc.message}", exc.fix, line=line)]
     if root is None or yn.is_null(root):
         return RepoConfig()
     if not isinstance(root, MappingNode):
-        return [Problem("wrong-type", f"{CONFIG_PATH} must be a mapping of settings, not {yn.kind(root)}",
+        return [Problem("wrong-type", f"{path} must be a mapping of settings, not {yn.kind(root)}",
                         "write `key: value` lines, e.g. `strict: true`", line=root.start_mark.line + 1)]
     problems: list[Problem] = []
     values: dict[str, object] = {}
@@ -92,7 +93,7 @@ def _parse(text: str | None) -> RepoConfig | list[Problem]:
                                     line=bad_value.node.start_mark.line + 1))
     if problems:
         # These reach the dispatch issue's dashboard beside plan problems: say which file to edit.
-        return [replace(p, message=f"{CONFIG_PATH}: {p.message}") for p in problems]
+        return [replace(p, message=f"{path}: {p.message}") for p in problems]
     return RepoConfig(**values)  # type: ignore[arg-type]
 
 
@@ -110,9 +111,19 @@ def _value(key: str, node) -> object:
                        f"write `{key}: true` or `{key}: false`", node)
         return flag
     if key == "label":
-        label = yn.as_str(node)
-        if label is None or not label.strip():
-            raise _Bad(f"`label` must be a label name, not {yn.kind(node)}", "write e.g. `label: dispatch`", node)
+        empty = yn.is_null(node) or (isinstance(node, ScalarNode) and node.tag == yn.STR_TAG
+                                     and not node.value.strip())
+        if empty:
+            # A null (`label:`) is a missing value; an empty string is a string that names nothing.
+            raise _Bad("`label` is empty: it must name the label that marks dispatch issues",
+                       "write e.g. `label: dispatch`, or remove the key for the default `dispatch`", node,
+                       "wrong-type" if yn.is_null(node) else "invalid-setting")
+        if not (isinstance(node, ScalarNode) and node.tag == yn.STR_TAG):
+            # `label: 5` or `label: 1.0` is a number to YAML; like the other keys, no silent conversion.
+            raise _Bad(f"`label` must be a label name (a string), not {yn.kind(node)}",
+                       "write e.g. `label: dispatch`; quote a label that YAML would read as a number "
+                       "or true/false (`label: \"5\"`)", node)
+        label = node.value
         if len(label.strip()) > MAX_LABEL_LENGTH:
             raise _Bad(f"`label` is longer than GitHub's {MAX_LABEL_LENGTH} characters",
                        "choose a shorter label", node, "invalid-setting")
@@ -147,7 +158,6 @@ def _protected(node) -> tuple[str, ...]:
     for text, item in items:
         why = patterns.pattern_problem(text)
         if why:
-            raise _Bad(f"`protected` pattern `{text}`: {why}",
-                       "write a path relative to the repository root in gitignore syntax", item,
+            raise _Bad(f"`protected` pattern `{text}`: {why}", patterns.pattern_fix(text), item,
                        "invalid-pattern")
     return tuple(t for t, _ in items)

@@ -47,8 +47,31 @@ _SEGMENT = r"(?:[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)"
 _VALID_PATH = f"{_SEGMENT}(?:/{_SEGMENT})*"
 
 
+PATTERN_FIX = ("write a path relative to the repository root in gitignore syntax "
+               "(`src/api/`, `docs/*.md`, `**/conf.yml`)")
+FEWER_WILDCARDS_FIX = (f"use at most {MAX_WILDCARDS} wildcards, {MAX_DOUBLE_STARS} of them `**`: write the folder "
+                       "names you know (`src/*/api/**/*.py` → `src/core/api/**/*.py`), or name the folder "
+                       "(`src/api/`), which covers everything below it")
+SHORTER_FIX = "name a folder higher up (`src/api/`), which covers everything below it"
+
+
 class PatternError(ValueError):
     """A territory pattern that is invalid (see ``pattern_problem``) or too complex to decide."""
+
+
+class TooComplex(PatternError):
+    """A comparison that ran past a limit (one pair's ``MAX_PRODUCT_STATES`` or a pre-flight's
+    ``Budget``). ``patterns`` is the pattern pair being compared, ``agents`` the pair of agents
+    whose territories hold them (empty when not known where it was raised)."""
+
+    def __init__(self, message: str, patterns: tuple[str, str], agents: tuple[str, str] | tuple[()] = (),
+                 *, budget_spent: bool = False) -> None:
+        super().__init__(f"{message}: `{patterns[0]}` and `{patterns[1]}`")
+        self.message, self.patterns, self.agents, self.budget_spent = message, patterns, agents, budget_spent
+
+    def between(self, agent_a: str, agent_b: str) -> TooComplex:
+        """The same refusal, naming the two agents whose territories were being compared."""
+        return TooComplex(self.message, self.patterns, (agent_a, agent_b), budget_spent=self.budget_spent)
 
 
 def pattern_problem(pattern: str) -> str | None:
@@ -62,43 +85,55 @@ def pattern_problem(pattern: str) -> str | None:
     """
     if not isinstance(pattern, str):
         return f"a pattern must be a string, not {type(pattern).__name__}"
-    return _problem(pattern)
+    found = _problem(pattern)
+    return found[0] if found else None
+
+
+def pattern_fix(pattern: str) -> str:
+    """How to fix what ``pattern_problem`` objects to, in one sentence for the plan's author:
+    fewer wildcards (or a folder) for a pattern past the wildcard caps, a shorter path for one
+    past 256 characters, otherwise how to write a pattern. Empty for a valid pattern."""
+    if not isinstance(pattern, str):
+        return PATTERN_FIX
+    found = _problem(pattern)
+    return found[1] if found else ""
 
 
 @lru_cache(maxsize=8192)
-def _problem(pattern: str) -> str | None:
+def _problem(pattern: str) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it), or None for a valid pattern."""
     if not pattern.strip("/"):
-        return "the pattern is empty; name a file or folder, or `**` for everything"
+        return "the pattern is empty; name a file or folder, or `**` for everything", PATTERN_FIX
     if len(pattern) > MAX_PATTERN_LENGTH:
-        return f"the pattern is {len(pattern)} characters long; at most {MAX_PATTERN_LENGTH} are allowed"
+        return f"the pattern is {len(pattern)} characters long; at most {MAX_PATTERN_LENGTH} are allowed", SHORTER_FIX
     if "\0" in pattern:
-        return "the pattern contains a NUL character"
+        return "the pattern contains a NUL character", PATTERN_FIX
     if any(ord(c) < 0x20 or c == "\x7f" for c in pattern):
-        return "the pattern contains a control character (a newline or tab?)"
+        return "the pattern contains a control character (a newline or tab?)", PATTERN_FIX
     if "\\" in pattern:
-        return "backslashes are not allowed; paths use `/` and patterns have no escapes"
+        return "backslashes are not allowed; paths use `/` and patterns have no escapes", PATTERN_FIX
     if pattern.startswith("!"):
-        return "`!` negation is not supported; list only the paths the agent may change"
+        return "`!` negation is not supported; list only the paths the agent may change", PATTERN_FIX
     if "[" in pattern or "]" in pattern:
-        return "`[...]` character ranges are not supported; list the alternatives as separate patterns"
+        return "`[...]` character ranges are not supported; list the alternatives as separate patterns", PATTERN_FIX
     if pattern != pattern.rstrip():
-        return "the pattern ends with whitespace, which gitignore would silently drop; remove it"
+        return "the pattern ends with whitespace, which gitignore would silently drop; remove it", PATTERN_FIX
     body = pattern.lstrip("/")
     segments = body.split("/")
     if body.endswith("/"):
         segments.pop()
     if "" in segments:
-        return "the pattern contains an empty segment (`//`)"
+        return "the pattern contains an empty segment (`//`)", PATTERN_FIX
     if ".." in segments:
-        return "`..` segments are not allowed; patterns are relative to the repository root"
+        return "`..` segments are not allowed; patterns are relative to the repository root", PATTERN_FIX
     if "." in segments:
-        return "`.` segments are not allowed; write the path without `./`"
+        return "`.` segments are not allowed; write the path without `./`", PATTERN_FIX
     double = segments.count("**")
     if double > MAX_DOUBLE_STARS:
-        return f"the pattern has {double} `**` segments; at most {MAX_DOUBLE_STARS} are allowed"
+        return f"the pattern has {double} `**` segments; at most {MAX_DOUBLE_STARS} are allowed", FEWER_WILDCARDS_FIX
     wildcards = double + sum(s.count("*") + s.count("?") for s in segments if s != "**")
     if wildcards > MAX_WILDCARDS:
-        return f"the pattern has {wildcards} wildcards; at most {MAX_WILDCARDS} are allowed"
+        return f"the pattern has {wildcards} wildcards; at most {MAX_WILDCARDS} are allowed", FEWER_WILDCARDS_FIX
     return None
 
 
@@ -298,7 +333,7 @@ def _shortest_common(fsms: tuple[FSM, ...]) -> tuple[str | None, int]:
                     parent[target] = (state, ch)
                     queue.append(target)
         if len(parent) > MAX_PRODUCT_STATES:
-            raise PatternError("these patterns are too complex to compare; simplify their wildcards")
+            raise PatternError(f"the comparison explored more than {MAX_PRODUCT_STATES:,} states")
     return None, len(parent)
 
 
@@ -308,11 +343,16 @@ def shortest_common_path(pattern_a: str, pattern_b: str) -> str | None:
 
     Decided exactly on the automata (after a pre-filter on the literal leading text); only real
     paths count (no empty, ``.`` or ``..`` segment). Raises ``PatternError`` for an invalid
-    pattern or a pair too complex to compare (more than ``MAX_PRODUCT_STATES`` product states).
+    pattern, and ``TooComplex`` (naming the pair) for a pair too complex to compare (more than
+    ``MAX_PRODUCT_STATES`` product states).
     """
     if not _may_meet(pattern_a, pattern_b):
         return None
-    witness, explored = _shortest_common((_fsm(to_regex(pattern_a)), _fsm(to_regex(pattern_b)), _fsm(_VALID_PATH)))
+    automata = (_fsm(to_regex(pattern_a)), _fsm(to_regex(pattern_b)), _fsm(_VALID_PATH))
+    try:
+        witness, explored = _shortest_common(automata)
+    except PatternError:
+        raise TooComplex("the patterns are too complex to compare", (pattern_a, pattern_b)) from None
     if len(SEARCH_COST) > 65536:
         SEARCH_COST.clear()
     SEARCH_COST[(pattern_a, pattern_b)] = explored
@@ -327,7 +367,8 @@ SEARCH_COST: dict[tuple[str, str], int] = {}
 class Budget:
     """The comparison work one pre-flight may spend, in product states: a plan of many
     wildcard-heavy patterns is refused with a clear problem instead of occupying a worker for
-    minutes. ``charge`` raises ``PatternError`` once the budget is spent."""
+    minutes. ``compare`` raises ``TooComplex`` (naming the pattern pair that spent the last of
+    it) once the budget is spent."""
 
     def __init__(self, states: int = 0) -> None:
         self.left = states or MAX_PREFLIGHT_STATES
@@ -339,8 +380,8 @@ class Budget:
         if not cached:
             self.left -= SEARCH_COST.get((pattern_a, pattern_b), 0)
             if self.left < 0:
-                raise PatternError("the territories are too complex to compare within the pre-flight's limit; "
-                                   "use fewer `*` and `**` (literal folders such as `src/api/` compare at once)")
+                raise TooComplex("the pre-flight's comparison limit ran out", (pattern_a, pattern_b),
+                                 budget_spent=True)
         return witness
 
 
@@ -370,8 +411,8 @@ def overlap(
     Pairs are tried in list order (``patterns_a`` outer). When some repository path is matched
     by both lists, the pair reported is the first pair matching the first such path, and the
     witnesses are the repository paths that pair matches. Invalid patterns are skipped (they
-    are reported by ``pattern_problem``). Raises ``PatternError`` only for a pair too complex to
-    compare.
+    are reported by ``pattern_problem``). Raises ``TooComplex`` (naming the pattern pair) only
+    for a pair too complex to compare.
     """
     valid_a, valid_b = _valid(patterns_a), _valid(patterns_b)
     if not valid_a or not valid_b:
@@ -420,8 +461,9 @@ def find_overlaps(
     ``repo_paths`` are the base tree's files, preferred as witnesses. Returns one ``Overlap``
     per overlapping pair, in ``pairs`` order, naming the same patterns and witnesses as
     ``overlap``. Invalid patterns are skipped. The decision is made on the automata first, so
-    the repository paths are scanned only for pairs that do overlap. Raises ``PatternError``
-    only for a pattern pair too complex to compare (not reachable within the wildcard caps).
+    the repository paths are scanned only for pairs that do overlap. Raises ``TooComplex``
+    (naming both agents and both patterns) for a pattern pair too complex to compare or once
+    ``budget`` is spent.
     """
     valid = {agent: _valid(pats) for agent, pats in territories.items()}
     meets = _meeting_candidates(p for pats in valid.values() for p in pats)
@@ -435,20 +477,25 @@ def find_overlaps(
             continue
         if reach[a].isdisjoint(valid[b]):
             continue
-        hit = None
-        for pa in valid[a]:
-            for pb in valid[b]:
-                if pb in meets[pa]:
-                    witness = budget.compare(pa, pb)
-                    if witness is not None:
-                        hit = (pa, pb, (witness,))
-                        break
-            if hit is not None:
-                break
+        try:
+            hit = _first_meeting(valid[a], valid[b], meets, budget)
+            if hit is not None and repo_paths:
+                hit = overlap(territories[a], territories[b], repo_paths) or hit
+        except TooComplex as exc:
+            raise exc.between(a, b) from None
         if hit is None:
             continue
-        if repo_paths:
-            hit = overlap(territories[a], territories[b], repo_paths) or hit
         pattern_a, pattern_b, witnesses = hit
         found.append(Overlap(a, b, pattern_a, pattern_b, witnesses))
     return found
+
+
+def _first_meeting(patterns_a: list[str], patterns_b: list[str], meets: dict[str, set[str]],
+                   budget: Budget) -> tuple[str, str, tuple[str, ...]] | None:
+    for pa in patterns_a:
+        for pb in patterns_b:
+            if pb in meets[pa]:
+                witness = budget.compare(pa, pb)
+                if witness is not None:
+                    return pa, pb, (witness,)
+    return None

@@ -189,8 +189,7 @@ def _agent_fields(a: AgentDraft) -> list[Problem]:
             why = patterns.pattern_problem(item.value)
             if why:
                 out.append(Problem("invalid-pattern", f"`{field}` pattern `{item.value}`: {why}",
-                                   "write a path relative to the repository root in gitignore syntax "
-                                   "(`src/api/`, `docs/*.md`, `**/conf.yml`)", a.name, field, item.line))
+                                   patterns.pattern_fix(item.value), a.name, field, item.line))
     return out
 
 
@@ -284,8 +283,8 @@ def _preflight(plan: Plan, config: RepoConfig, repo_paths: list[str]) -> list[Pr
         overlaps.sort(key=lambda o: lines[o.agent_a])
         out += [_overlap_problem(plan, o, repo_paths, budget) if i < MAX_PROBLEMS else _overlap_counted(o, lines[o.agent_a][0])
                 for i, o in enumerate(overlaps)]
-    except ValueError as exc:  # too complex for the automata or the pre-flight's budget: refuse, never guess
-        out.append(_too_complex(exc, None))
+    except patterns.TooComplex as exc:  # past one pair's or the pre-flight's limit: refuse, never guess
+        out.append(_too_complex_pair(plan, exc))
     for a in plan.agents:
         checks = [("territory-vs-do-not-modify", a.do_not_modify, "do_not_modify",
                    "its own DO-NOT-MODIFY pattern", "remove the path from one of the two lists"),
@@ -297,8 +296,8 @@ def _preflight(plan: Plan, config: RepoConfig, repo_paths: list[str]) -> list[Pr
                 continue
             try:
                 hit = patterns.overlap(a.territory, others, repo_paths)
-            except ValueError as exc:
-                out.append(_too_complex(exc, a))
+            except patterns.TooComplex as exc:
+                out.append(_too_complex(exc, a, what))
                 continue
             if hit:
                 out.append(Problem(
@@ -307,10 +306,38 @@ def _preflight(plan: Plan, config: RepoConfig, repo_paths: list[str]) -> list[Pr
     return out
 
 
-def _too_complex(exc: Exception, agent: Agent | None) -> Problem:
-    return Problem("pattern-too-complex", f"the territories could not be compared: {exc}",
-                   "use simpler patterns (fewer `*` and `**` per pattern)",
-                   agent.name if agent else None, "territory", agent.line if agent else None)
+TOO_COMPLEX_FIX = ("use fewer `*` and `**` in {patterns} (a literal folder such as `src/api/` "
+                   "compares at once)")
+
+
+def _limit(exc: patterns.TooComplex) -> str:
+    return "within the pre-flight's limit" if exc.budget_spent else "within the limit of one comparison"
+
+
+def _at(agent: Agent) -> str:
+    return f"`{agent.name}` (line {agent.line})" if agent.line else f"`{agent.name}`"
+
+
+def _too_complex_pair(plan: Plan, exc: patterns.TooComplex) -> Problem:
+    """The pair of agents, and the pair of their patterns, whose comparison ran past a limit."""
+    pa, pb = exc.patterns
+    a, b = (plan.agent(n) for n in exc.agents) if exc.agents else (None, None)
+    if a is None or b is None:
+        return Problem("pattern-too-complex",
+                       f"the territories are too complex to compare {_limit(exc)}: `{pa}` against `{pb}`",
+                       TOO_COMPLEX_FIX.format(patterns=f"`{pa}` and `{pb}`"), None, "territory")
+    return Problem("pattern-too-complex",
+                   f"the territories of {_at(a)} and {_at(b)} are too complex to compare {_limit(exc)}: "
+                   f"`{pa}` of `{a.name}` against `{pb}` of `{b.name}`",
+                   TOO_COMPLEX_FIX.format(patterns=f"`{pa}` and `{pb}`"), a.name, "territory", a.line)
+
+
+def _too_complex(exc: patterns.TooComplex, agent: Agent, what: str) -> Problem:
+    pa, pb = exc.patterns
+    return Problem("pattern-too-complex",
+                   f"territory pattern `{pa}` of {_at(agent)} is too complex to compare with {what} `{pb}` "
+                   f"{_limit(exc)}", TOO_COMPLEX_FIX.format(patterns=f"`{pa}` and `{pb}`"),
+                   agent.name, "territory", agent.line)
 
 
 def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str], budget: patterns.Budget) -> Problem:
@@ -329,7 +356,11 @@ def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str], budget: patt
     else:
         # No repository files: one shortest witness per meeting pattern pair, so literal file
         # territories name every contested file, not only the first.
-        shown = _shortest_witnesses(a.territory, b.territory, budget) or [_via(_paths(o.witnesses), o.pattern_a, o.pattern_b)]
+        try:
+            shown = _shortest_witnesses(a.territory, b.territory, budget)
+        except patterns.TooComplex as exc:
+            raise exc.between(a.name, b.name) from None
+        shown = shown or [_via(_paths(o.witnesses), o.pattern_a, o.pattern_b)]
         files = ", ".join(shown[:MAX_WITNESSES_SHOWN])
         if len(shown) > MAX_WITNESSES_SHOWN:
             files += f" and {len(shown) - MAX_WITNESSES_SHOWN} more"

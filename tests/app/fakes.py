@@ -84,6 +84,7 @@ class FakeGitHub:
         self.texts: dict[tuple[str, str], str] = {}  # (commit sha, path) → file text
         self.reactions: list[tuple[int, str]] = []
         self.calls: list[tuple[str, str]] = []
+        self.change_memo: dict[tuple, tuple[tuple, ChangeSet]] = {}  # (PR, head, base head) → files, set
         self.faults: list[Fault] = []
         self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         self._seq = 0
@@ -328,7 +329,27 @@ class FakeGitHub:
             raise NotFound(f"GET /repos/{repo}/pulls/{number}: 404")
         return self._pulldata(self.pulls[number])
 
-    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None) -> ChangeSet:
+    def pull_changes(self, repo: str, pull: PullData, *, base_sha: str | None = None,
+                     known: ChangeSet | None = None) -> ChangeSet:
+        # The adapter's ChangeMemo: with the base head, a set listed before for the same head is
+        # reused (no request) and one is kept only when the PR's head did not move meanwhile. A
+        # test that rewrites the files of a head (which GitHub cannot do while head and base head
+        # stay put) is listed again.
+        key = (pull.number, pull.head_sha, base_sha)
+        files = tuple(self.pull_files.get((pull.number, pull.head_sha), ()))
+        if known is not None:
+            if base_sha:
+                self.change_memo[key] = (files, known)
+            return known
+        kept = self.change_memo.get(key) if base_sha else None
+        if kept is not None and kept[0] == files:
+            return kept[1]
+        changes = self._list_changes(repo, pull)
+        if base_sha and self.pulls[pull.number].head_sha == pull.head_sha:
+            self.change_memo[key] = (files, changes)
+        return changes
+
+    def _list_changes(self, repo: str, pull: PullData) -> ChangeSet:
         p = self.pulls[pull.number]
         files = self.pull_files.get((p.number, pull.head_sha), [])
         listed = files[:FILES_CAP]

@@ -58,14 +58,41 @@ def test_synchronize_budget_for_a_250_file_agent_pr():
     sha = fake.push(21, [cf(f"apps/web/f{i:03d}.tsx") for i in range(250)])
     check_pull(fake, REPO, 21, sha)
     tally = fake.tally()
-    # reads: PR, issue (marker), config, dashboard comments, the other agent's PR, 3 file pages,
-    # runs on the head, head re-read before writing; writes: the two check runs
-    assert (fake.count("read"), fake.count("write")) == (10, 2), tally
-    assert tally[("read", "pull_files")] == 3
+    # reads: PR, issue (marker), config, dashboard comments, the other agent's PR, the base head
+    # (the change set's memo key; a 304 through the adapter), 3 file pages, runs on the head, head
+    # re-read before writing; writes: the two check runs
+    assert (fake.count("read"), fake.count("write")) == (11, 2), tally
+    assert tally[("read", "pull_files")] == 3 and tally[("read", "branch_sha")] == 1
     assert [fake.latest(sha, n).conclusion for n in CHECK_NAMES] == ["success", None]
     fake.calls.clear()
     check_pull(fake, REPO, 21, sha)  # duplicate delivery: same content, nothing written
-    assert fake.count("write") == 0 and fake.count("read") == 9
+    # the files are not listed again: same head, same base head
+    assert fake.count("write") == 0 and fake.count("read") == 7 and fake.count("read", "pull_files") == 0
+
+
+def test_a_pr_listed_by_check_pull_is_not_listed_again_by_a_refresh():
+    fake = dispatched(plan_body(PLAN))
+    fake.calls.clear()
+    reconcile_plan(fake, REPO, 42)
+    assert fake.count("read", "pull_files") == 0  # the empty sets of the branches created are kept
+    sha = fake.push(21, [cf(f"apps/web/f{i:03d}.tsx") for i in range(250)])
+    fake.calls.clear()
+    check_pull(fake, REPO, 21, sha)
+    assert fake.count("read", "pull_files") == 3
+    fake.calls.clear()
+    reconcile_plan(fake, REPO, 42)
+    assert fake.count("read", "pull_files") == 0  # every PR's set is memoised
+
+
+def test_a_base_that_moved_lists_the_files_again():
+    fake = dispatched(plan_body(PLAN))
+    sha = fake.push(21, [cf(f"apps/web/f{i:03d}.tsx") for i in range(250)])
+    check_pull(fake, REPO, 21, sha)
+    main = fake.branches["main"]
+    fake.branches["main"] = fake._commit(dict(fake.commits[main].tree), (main,))  # the base moves on
+    fake.calls.clear()
+    check_pull(fake, REPO, 21, sha)
+    assert fake.count("read", "pull_files") == 3
 
 
 def test_patch_only_on_change_and_new_run_when_annotations_would_append():

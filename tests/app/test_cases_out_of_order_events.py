@@ -40,8 +40,8 @@ def test_race_head_moves_between_read_and_write(monkeypatch):
     s2 = fake.push(21, [cf("apps/web/a.tsx")])
     real = fake.pull_changes
 
-    def push_meanwhile(repo, pull):
-        changes = real(repo, pull)
+    def push_meanwhile(repo, pull, **kwargs):
+        changes = real(repo, pull, **kwargs)
         if pull.head_sha == s2:
             fake.push(21, [cf("apps/web/a.tsx"), cf("services/api/x.py")])
         return changes

@@ -12,6 +12,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
+import requests
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -19,7 +20,7 @@ from github import Auth, Github
 from responses import matchers
 
 from service import github as gh_mod
-from service.core.model import Annotation, CheckOutput, FileSource
+from service.core.model import Annotation, ChangeSet, CheckOutput, FileSource
 from service.errors import Conflict, NotFound, PermissionDenied, RateLimited, TransientGitHubError
 from service.github import PyGithubPort, wait_seconds
 from service.pacing import LocalPacer, NoPacer
@@ -234,6 +235,22 @@ def test_a_limited_post_is_not_resent_but_pauses_every_request_of_the_installati
     port(pacer=pacer, key="9").get_issue("o/r", 7)  # another job's read waits out the pause first
     assert clock.slept == [3.0]
     assert calls(rsps) == ["POST /repos/o/r/issues/42/comments", "GET /repos/o/r/issues/7"]
+
+
+@pytest.mark.parametrize("failure", [requests.exceptions.ReadTimeout("slow"), requests.exceptions.ConnectionError("reset")])
+def test_a_write_with_no_answer_holds_the_installation_until_it_could_have_landed(rsps, failure):
+    """A POST that timed out may still be applied by GitHub: the next look-before-create of any job
+    of the installation waits ``WRITE_IN_DOUBT`` seconds first, or it could create a duplicate."""
+    clock = FakeClock()
+    pacer = LocalPacer(clock=clock, sleep=clock.sleep)
+    rsps.post(f"{API}/repos/o/r/issues/42/comments", body=failure)
+    rsps.get(f"{API}/repos/o/r/issues/7", json=example("issues.get"))
+    with pytest.raises(TransientGitHubError):
+        port(pacer=pacer, key="9").create_comment("o/r", 42, "hi")
+    port(pacer=pacer, key="9").get_issue("o/r", 7)
+    assert clock.slept == [gh_mod.WRITE_IN_DOUBT]
+    port(pacer=pacer, key="9").get_issue("o/r", 7)  # the hold is over: no second wait
+    assert clock.slept == [gh_mod.WRITE_IN_DOUBT]
 
 
 def test_a_long_pause_reschedules_instead_of_sending(rsps):
@@ -528,6 +545,33 @@ def test_a_repeated_read_is_conditional_and_a_304_gives_the_kept_answer(rsps):
     assert calls(rsps) == ["GET /repos/o/r/pulls/31"] * 3
 
 
+def test_a_branch_head_read_by_one_process_is_read_conditionally_by_another(rsps, monkeypatch):
+    from service import queueing
+    from tests.redisdb import redis_url
+
+    conn = queueing.connect(redis_url(11))
+    try:
+        conn.ping()
+    except Exception:  # noqa: BLE001
+        pytest.skip("no Redis")
+    etag = 'W/"ref1"'
+    ref = {"ref": "refs/heads/main", "object": {"sha": "b" * 40, "type": "commit"}}
+    url = f"{API}/repos/o/r/git/ref/heads/main"
+    rsps.get(url, json=ref, headers={"ETag": etag})
+    rsps.get(url, status=304, body=b"", headers={"ETag": etag},
+             match=[matchers.header_matcher({"If-None-Match": etag})])
+    memo = gh_mod.ChangeMemo(conn, prefix="test:shared")
+    try:
+        monkeypatch.setattr(gh_mod, "_etags", gh_mod._ETagCache())
+        assert port(key="ref-test", memo=memo).branch_sha("o/r", "main") == "b" * 40
+        monkeypatch.setattr(gh_mod, "_etags", gh_mod._ETagCache())  # another worker process
+        assert port(key="ref-test", memo=memo).branch_sha("o/r", "main") == "b" * 40  # a 304
+        assert [c.response.status_code for c in rsps.calls] == [200, 304]
+    finally:
+        for key in conn.scan_iter("test:shared:*"):
+            conn.delete(key)
+
+
 def test_the_etag_cache_forgets_the_least_recently_used():
     cache = gh_mod._ETagCache(size=2)
     cache.put(("a",), "1", {}, 1)
@@ -612,6 +656,15 @@ def test_change_sets_are_memoised_by_head_and_base_head(rsps, monkeypatch):
     again = port(key="7").pull_changes("o/r", pull, base_sha="b" * 40)  # another job: no request
     assert again == first and [f.path for f in first.files] == ["a.py", "b.py"]
     assert calls(rsps) == ["GET /repos/o/r/pulls/31/files?per_page=100", "GET /repos/o/r/pulls/31"]
+
+
+def test_a_known_change_set_is_memoised_without_a_request(rsps, monkeypatch):
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    pull = gh_mod._pull(_pull())
+    empty = ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
+    assert port(key="7").pull_changes("o/r", pull, base_sha="b" * 40, known=empty) == empty
+    assert port(key="7").pull_changes("o/r", pull, base_sha="b" * 40) == empty  # another job
+    assert calls(rsps) == []
 
 
 def test_a_change_set_is_not_memoised_when_the_head_moved_meanwhile(rsps, monkeypatch):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from urllib.parse import quote
 
 import pytest
@@ -394,3 +395,53 @@ def test_an_unsigned_delivery_does_not_name_a_metric_label(client):
     text = client.get("/metrics").get_data(as_text=True)
     assert "made_up_event_name" not in text
     assert 'wavegate_webhook_deliveries_total{event="-",outcome="bad signature"}' in text
+
+
+
+# ------------------------------------------------------------------ metric outcomes
+
+
+def _deliveries(client) -> str:
+    return client.get("/metrics").get_data(as_text=True)
+
+
+def test_a_malformed_delivery_id_is_counted_by_a_short_code_and_answered_in_words(client):
+    response = deliver(client, "issues", LABELED, "G 1")
+    assert "X-GitHub-Delivery is not a GUID" in response.get_json()["status"]
+    text = _deliveries(client)
+    assert 'wavegate_webhook_deliveries_total{event="issues",outcome="bad delivery id"}' in text
+    assert "not a GUID" not in text
+
+
+def test_a_form_body_is_counted_by_a_short_code_and_answered_in_words(client):
+    from .conftest import sign
+
+    response = deliver(client, "issues", FORM_BODY, "G-form", signature=sign(FORM_BODY),
+                       content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert response.get_json()["status"] == "set the App's webhook content type to application/json"
+    text = _deliveries(client)
+    assert 'wavegate_webhook_deliveries_total{event="issues",outcome="form body"}' in text
+    assert "content type" not in text
+
+
+@pytest.mark.parametrize(("body", "outcome"), [
+    (b"{", "not json"),
+    (b"[1]", "not json object"),
+])
+def test_refused_bodies_are_counted_by_short_codes(client, body, outcome):
+    assert deliver(client, "issues", body, f"G-{outcome.replace(' ', '-')}").status_code == 400
+    assert f'wavegate_webhook_deliveries_total{{event="issues",outcome="{outcome}"}}' in _deliveries(client)
+
+
+def test_every_metric_outcome_is_a_short_code(client):
+    from .conftest import sign
+
+    deliver(client, "issues", LABELED, "x" * 65)
+    deliver(client, "issues", FORM_BODY, "G-f2", signature=sign(FORM_BODY),
+            content_type="application/x-www-form-urlencoded")
+    deliver(client, "issues", b"{", "G-nj")
+    client.post("/webhook", data=b"{}", headers={"X-Hub-Signature-256": sign(b"{}")})
+    outcomes = re.findall(r'wavegate_webhook_deliveries_total\{event="[^"]*",outcome="([^"]*)"\}', _deliveries(client))
+    assert outcomes
+    assert all(len(o) <= 20 and re.fullmatch(r"[a-z ]+", o) for o in outcomes), outcomes

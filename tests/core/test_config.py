@@ -51,7 +51,12 @@ def test_shorthands(text, expected):
         ("update_branches: 1", "wrong-type", "update_branches", 1, "`true` or `false`"),
         ("close_issue_when_done:", "wrong-type", "close_issue_when_done", 1, "not empty"),
         ("label: [a]", "wrong-type", "label", 1, "label name"),
-        ("label: ''", "wrong-type", "label", 1, "label name"),
+        ("label: ''", "invalid-setting", "label", 1, "`label` is empty"),
+        ("label: '  '", "invalid-setting", "label", 1, "`label` is empty"),
+        ("label:", "wrong-type", "label", 1, "`label` is empty"),
+        ("label: 5", "wrong-type", "label", 1, "not a number"),
+        ("label: 1.0", "wrong-type", "label", 1, "`label: \"5\"`"),
+        ("label: yes", "wrong-type", "label", 1, "not true/false"),
         ("label: " + "x" * 51, "invalid-setting", "label", 1, "50"),
         ("protected:", "wrong-type", "protected", 1, "`protected: []`"),
         ("protected: {a: b}", "wrong-type", "protected", 1, "list of patterns"),
@@ -112,3 +117,18 @@ def test_every_settings_problem_names_the_settings_file():
     problems = parse_config("lable: x\nstrict: maybe\n")
     assert isinstance(problems, list) and len(problems) == 2
     assert all(p.message.startswith(".github/wavegate.yml: ") for p in problems)
+
+
+def test_a_label_written_as_a_quoted_number_is_a_label():
+    assert parse_config('label: "5"') == RepoConfig(label="5")
+
+
+def test_problems_name_the_file_they_were_read_from():
+    got = parse_config("label: ''\nstict: true", path="ci/bad.yml")
+    assert isinstance(got, list) and len(got) == 2
+    assert all(p.message.startswith("ci/bad.yml: ") for p in got)
+    assert not any(".github/wavegate.yml" in p.message for p in got)
+    (syntax,) = parse_config("a: [", path="ci/bad.yml")
+    assert syntax.message.startswith("ci/bad.yml: ")
+    (default,) = parse_config("label: ''")
+    assert default.message.startswith(".github/wavegate.yml: ")

@@ -317,3 +317,38 @@ def test_subtree_semantics_make_extension_globs_meet():
     _, _, (witness,) = P.overlap(["**/*.md"], ["**/*.py"])
     assert P.matches("**/*.md", witness) and P.matches("**/*.py", witness)
     assert P.overlap(["docs/*.md"], ["src/**/*.md"]) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fragment"),
+    [
+        ("*a" * 9, "at most 8 wildcards"),
+        ("/".join(["**", "a"] * 5), "at most 8 wildcards"),
+        ("x" * 257, "folder higher up"),
+        ("a/../b", "relative to the repository root"),
+        ("src/api/", ""),
+    ],
+)
+def test_pattern_fix_matches_the_problem(pattern, fragment):
+    fix = P.pattern_fix(pattern)
+    assert fix == "" if not fragment else fragment in fix
+
+
+def test_a_pair_past_the_product_limit_names_both_patterns(monkeypatch):
+    monkeypatch.setattr(P, "MAX_PRODUCT_STATES", 2)
+    P.shortest_common_path.cache_clear()
+    with pytest.raises(P.TooComplex) as caught:
+        P.shortest_common_path("**/*a*/x", "**/*b*/x")
+    P.shortest_common_path.cache_clear()
+    assert caught.value.patterns == ("**/*a*/x", "**/*b*/x")
+    assert "`**/*a*/x` and `**/*b*/x`" in str(caught.value)
+
+
+def test_find_overlaps_names_the_agents_whose_comparison_spent_the_budget():
+    P.shortest_common_path.cache_clear()
+    P.SEARCH_COST.clear()
+    with pytest.raises(P.TooComplex) as caught:
+        P.find_overlaps({"a": ["**/*a*/x"], "b": ["**/*b*/x"]}, [("a", "b")], budget=P.Budget(states=1))
+    P.shortest_common_path.cache_clear()
+    P.SEARCH_COST.clear()
+    assert caught.value.agents == ("a", "b") and caught.value.budget_spent

@@ -667,3 +667,75 @@ def test_a_plan_of_many_wildcard_heavy_patterns_is_refused_within_the_preflight_
     assert time.process_time() - started < 60
     assert isinstance(result, list)
     assert any(p.code == "pattern-too-complex" and "too complex" in p.message for p in result)
+
+
+# --------------------------------------------------------------------------- too complex: who and what
+
+
+TWO_WILDCARD_AGENTS = block("""
+    agents:
+      - name: left
+        territory: ["src/**/*a*b*/x?.py"]
+      - name: right
+        territory: ["src/**/*c*d*/?y.py"]
+""")
+
+
+def _fresh_comparisons():
+    from service.core import patterns
+
+    patterns.shortest_common_path.cache_clear()
+    patterns.SEARCH_COST.clear()
+
+
+def test_a_spent_preflight_budget_names_both_agents_their_lines_and_patterns(monkeypatch):
+    from service.core import patterns
+
+    _fresh_comparisons()
+    monkeypatch.setattr(patterns, "MAX_PREFLIGHT_STATES", 1)
+    (p,) = problems(TWO_WILDCARD_AGENTS, config=RepoConfig(protected=()))
+    assert p.code == "pattern-too-complex"
+    assert (p.agent, p.field, p.line) == ("left", "territory", 3)
+    assert "`left` (line 3) and `right` (line 5)" in p.message
+    assert "`src/**/*a*b*/x?.py` of `left` against `src/**/*c*d*/?y.py` of `right`" in p.message
+    assert "pre-flight's limit" in p.message
+    assert "`src/**/*a*b*/x?.py` and `src/**/*c*d*/?y.py`" in p.fix
+    _fresh_comparisons()
+
+
+def test_a_pair_past_the_limit_of_one_comparison_names_both_agents_and_patterns(monkeypatch):
+    from service.core import patterns
+
+    _fresh_comparisons()
+    monkeypatch.setattr(patterns, "MAX_PRODUCT_STATES", 2)
+    (p,) = problems(TWO_WILDCARD_AGENTS, config=RepoConfig(protected=()))
+    assert p.code == "pattern-too-complex" and p.line == 3
+    assert "`left` (line 3) and `right` (line 5)" in p.message
+    assert "limit of one comparison" in p.message and "`src/**/*c*d*/?y.py`" in p.message
+    _fresh_comparisons()
+
+
+def test_a_territory_too_complex_to_compare_with_its_do_not_modify_names_both_patterns(monkeypatch):
+    from service.core import patterns
+
+    _fresh_comparisons()
+    monkeypatch.setattr(patterns, "MAX_PRODUCT_STATES", 2)
+    body = block("""
+        agents:
+          - name: solo
+            territory: ["src/**/*a*b*/x?.py"]
+            do_not_modify: ["src/**/*c*d*/?y.py"]
+    """)
+    (p,) = problems(body, config=RepoConfig(protected=()))
+    assert (p.code, p.agent, p.line) == ("pattern-too-complex", "solo", 3)
+    assert "territory pattern `src/**/*a*b*/x?.py` of `solo` (line 3)" in p.message
+    assert "its own DO-NOT-MODIFY pattern `src/**/*c*d*/?y.py`" in p.message
+    _fresh_comparisons()
+
+
+def test_a_pattern_with_too_many_wildcards_gets_a_fix_about_wildcards():
+    body = block('agents:\n  - {name: x, territory: ["*a*a*a*a*a*a*a*a*a"]}')
+    (p,) = problems(body)
+    assert p.code == "invalid-pattern" and "9 wildcards; at most 8" in p.message
+    assert "wildcards" in p.fix and "folder" in p.fix
+    assert "relative to the repository root" not in p.fix

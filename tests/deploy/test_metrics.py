@@ -199,3 +199,14 @@ def test_prepare_dir_wipes_metric_files_only(tmp_path):
     (tmp_path / "worker-a").mkdir()
     metrics.prepare_dir(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["worker-a"]
+
+
+def test_a_delivery_in_setup_mode_is_counted_as_not_configured(tmp_path):
+    from service.settings import SetupSettings
+
+    app = create_app(SetupSettings(env_file=tmp_path / ".env"))
+    before = value("wavegate_webhook_deliveries_total", event="issues", outcome="not configured")
+    response = app.test_client().post("/webhook", json={}, headers={"X-GitHub-Event": "issues"})
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "not configured: register the App at / and restart"
+    assert value("wavegate_webhook_deliveries_total", event="issues", outcome="not configured") == before + 1
