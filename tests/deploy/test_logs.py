@@ -19,7 +19,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from demo.stack import Stack, wait_until
-from tests.redisdb import redis_url
+from tests.redisdb import fields, redis_url
 
 REDIS_URL = redis_url(12)
 REPO = "acme/logs"
@@ -96,24 +96,10 @@ def redis_texts() -> dict[str, str]:
         return value.decode("utf-8", errors="replace")
 
     for key in connection.scan_iter(count=500):
-        kind = connection.type(key).decode()
         name = key.decode(errors="replace")
-        if kind == "string":
-            parts = [connection.get(key) or b""]
-        elif kind == "hash":
-            parts = [b"%s=%s" % kv for kv in connection.hgetall(key).items()]
-        elif kind == "list":
-            parts = connection.lrange(key, 0, -1)
-        elif kind == "set":
-            parts = list(connection.smembers(key))
-        elif kind == "zset":
-            parts = [m for m, _ in connection.zrange(key, 0, -1, withscores=True)]
-        elif kind == "stream":
-            parts = [b"%s=%s" % kv for _, fields in connection.xrange(key) for kv in fields.items()]
-        else:
-            parts = []
+        parts = [v if f is None else b"%s=%s" % (f, v) for f, v in fields(connection, key)]
         out[name] = "\n".join([name, *(text(p) for p in parts)])
-        if name.startswith("rq:job:") and kind == "hash":
+        if name.startswith("rq:job:") and connection.type(key) == b"hash":
             job = Job.fetch(name[len("rq:job:"):], connection=connection, serializer=JSONSerializer)
             out[name + " args"] = json.dumps([job.func_name, job.args, job.kwargs], default=str)
     return out

@@ -9,6 +9,7 @@ GitHub's end state on the emulator with a clean run's (``tests.e2e.end_state``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -16,7 +17,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,17 @@ class HookedTranscript(Transcript):
             thread.join(timeout)
         if self.errors:
             raise self.errors[0]
+
+
+@contextlib.contextmanager
+def webhook_config(stack: Stack, **config) -> Iterator[None]:
+    """The emulator delivers webhooks with ``config`` (``duplicate``, ``shuffle_window``, ``seed``)
+    inside the block, then one copy each, in order, again."""
+    stack.admin("POST", "/_emulator/webhooks/config", json=config)
+    try:
+        yield
+    finally:
+        stack.admin("POST", "/_emulator/webhooks/config", json={"duplicate": 1, "shuffle_window": 1})
 
 
 def play(stack: Stack, repo: str, on: dict[str, Callable[[], None]] | None = None, *,

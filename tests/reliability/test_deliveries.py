@@ -4,28 +4,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .harness import assert_same_end_state, judge, last_synchronize, play, send_copy
+from .harness import assert_same_end_state, judge, last_synchronize, play, send_copy, webhook_config
 
 pytestmark = pytest.mark.reliability
 
 
 @pytest.mark.reliability_ci
 def test_every_delivery_three_times(stack, clean, record):
-    stack.admin("POST", "/_emulator/webhooks/config", json={"duplicate": 3})
-    try:
+    with webhook_config(stack, duplicate=3):
         result = judge(play(stack, "acme/dup3"), clean)
-    finally:
-        stack.admin("POST", "/_emulator/webhooks/config", json={"duplicate": 1, "shuffle_window": 1})
     record("every delivery 3×", result)
     assert_same_end_state(result)
 
 
 def test_deliveries_shuffled_within_windows_of_five(stack, clean, record):
-    stack.admin("POST", "/_emulator/webhooks/config", json={"shuffle_window": 5, "seed": 11})
-    try:
+    with webhook_config(stack, shuffle_window=5, seed=11):
         result = judge(play(stack, "acme/shuffled5"), clean)
-    finally:
-        stack.admin("POST", "/_emulator/webhooks/config", json={"duplicate": 1, "shuffle_window": 1})
     record("shuffled within windows of 5", result)
     assert_same_end_state(result)
 

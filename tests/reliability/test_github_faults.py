@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from demo.stack import log_lines
+from tests.redisdb import fields
 
 from .harness import assert_same_end_state, judge, pause_breaches, play, retry_waits
 
@@ -137,29 +138,15 @@ def redis_texts(url: str) -> list[tuple[str, str]]:
     conn = redis.Redis.from_url(url)
     out = []
     for key in conn.scan_iter(count=500):
-        kind = conn.type(key).decode()
         values: list[bytes] = []
-        if kind == "string":
-            values = [conn.get(key) or b""]
-        elif kind == "hash":
-            for field, value in conn.hgetall(key).items():
-                values += [field, value]
-                if field == b"data":
-                    with contextlib.suppress(zlib.error):
-                        values.append(zlib.decompress(value))
-        elif kind == "list":
-            values = conn.lrange(key, 0, -1)
-        elif kind == "set":
-            values = list(conn.smembers(key))
-        elif kind == "zset":
-            values = [m for m, _ in conn.zrange(key, 0, -1, withscores=True)]
-        elif kind == "stream":
-            for _, entry in conn.xrange(key):
-                for field, value in entry.items():
-                    values += [field, value]
-                    if field == b"exc_string":  # RQ keeps the traceback zlib-compressed, base64-encoded
-                        with contextlib.suppress(zlib.error, ValueError):
-                            values.append(zlib.decompress(base64.b64decode(value)))
+        for name, value in fields(conn, key):
+            values += [name, value] if name is not None else [value]
+            if name == b"data":  # an RQ job's arguments, zlib-compressed
+                with contextlib.suppress(zlib.error):
+                    values.append(zlib.decompress(value))
+            elif name == b"exc_string":  # RQ keeps the traceback zlib-compressed, base64-encoded
+                with contextlib.suppress(zlib.error, ValueError):
+                    values.append(zlib.decompress(base64.b64decode(value)))
         out += [(key.decode(errors="replace"), v.decode(errors="replace")) for v in values]
     return out
 
