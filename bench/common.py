@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("WAVEGATE_SHARED") or ROOT.parent / "shared")
 FIXTURES = SHARED / "github-fixtures"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CLK_TCK = os.sysconf("SC_CLK_TCK")

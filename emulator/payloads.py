@@ -17,7 +17,11 @@ from pathlib import Path
 
 from .state import App, Installation, Repo, State, now_iso
 
-FIXTURES = Path(os.environ.get("EMULATOR_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "github-fixtures"))
+# GitHub's recorded payloads: EMULATOR_FIXTURES, else WAVEGATE_SHARED's github-fixtures, else the
+# ``shared`` folder beside the checkout.
+FIXTURES = Path(os.environ.get("EMULATOR_FIXTURES")
+                or Path(os.environ.get("WAVEGATE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+                / "github-fixtures")
 GITHUB_HOSTS = ("https://api.github.com", "https://uploads.github.com", "https://github.com")
 
 

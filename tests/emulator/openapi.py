@@ -14,14 +14,15 @@ from __future__ import annotations
 import functools
 import json
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-OPENAPI = Path(__file__).resolve().parents[3] / "shared" / "github-fixtures" / "rest" / "openapi" / "api.github.com.json"
+from tests.conftest import FIXTURES
+
+OPENAPI = FIXTURES / "rest" / "openapi" / "api.github.com.json"
 ROOT_URI = "urn:github-openapi"
 # parameters whose values may contain slashes
 GREEDY = {"ref", "path", "basehead", "branch", "base", "head"}

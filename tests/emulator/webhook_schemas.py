@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "github-fixtures" / "webhooks" / "_schemas" / "api.github.com"
+from tests.conftest import FIXTURES
+
+SCHEMAS = FIXTURES / "webhooks" / "_schemas" / "api.github.com"
 
 
 @functools.cache
