@@ -292,30 +292,41 @@ _limited_streak: dict[str, int] = {}  # installation → consecutive rate-limite
 ETAG_ENTRIES = 512
 
 
-class _ETagCache:
+class _Lru:
+    """A thread-safe map of at most ``size`` entries; the least recently used go first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """The value of ``key`` (now the most recently used), or None."""
+        with self._guard:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._guard:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+class _ETagCache(_Lru):
     """The last answer of each GET, per (installation, URL, query), with its ``ETag``: the next
     identical GET sends ``If-None-Match`` and GitHub answers 304 with no body when nothing
     changed, which does not count against the installation's rate limit. Least recently used
     entries go first beyond ``size``. Entries hold public API data, never tokens."""
 
     def __init__(self, size: int = ETAG_ENTRIES) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple, tuple[str, dict[str, Any], Any]] = OrderedDict()
-        self._guard = threading.Lock()
+        super().__init__(size)
 
-    def get(self, key: tuple) -> tuple[str, dict[str, Any], Any] | None:
-        with self._guard:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: tuple, etag: str, headers: dict[str, Any], data: Any) -> None:
-        with self._guard:
-            self._entries[key] = (etag, headers, data)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+    def put(self, key: tuple, etag: str, headers: dict[str, Any], data: Any) -> None:  # type: ignore[override]
+        super().put(key, (etag, headers, data))
 
 
 _etags = _ETagCache()
@@ -355,11 +366,9 @@ class ChangeMemo:
 
     def get(self, key: str) -> ChangeSet | None:
         """The change set stored under ``key``, or None. A Redis error is a miss."""
-        with _local_changes_guard:
-            found = _local_changes.get(key)
-            if found is not None:
-                _local_changes.move_to_end(key)
-                return found
+        found = _local_changes.get(key)
+        if found is not None:
+            return found
         if self.redis is None:
             return None
         try:
@@ -368,12 +377,12 @@ class ChangeMemo:
             return None
         found = _decode_changes(raw) if raw else None
         if found is not None:
-            self._keep(key, found)
+            _local_changes.put(key, found)
         return found
 
     def put(self, key: str, changes: ChangeSet) -> None:
         """Store ``changes`` under ``key`` (here, and in Redis when connected; errors ignored)."""
-        self._keep(key, changes)
+        _local_changes.put(key, changes)
         if self.redis is None:
             return
         with contextlib.suppress(Exception):
@@ -399,17 +408,8 @@ class ChangeMemo:
         with contextlib.suppress(Exception):
             self.redis.set(f"{self.prefix}:answer:{key}", json.dumps({"etag": etag, "data": data}), ex=self.ttl)
 
-    @staticmethod
-    def _keep(key: str, changes: ChangeSet) -> None:
-        with _local_changes_guard:
-            _local_changes[key] = changes
-            _local_changes.move_to_end(key)
-            while len(_local_changes) > CHANGES_ENTRIES:
-                _local_changes.popitem(last=False)
 
-
-_local_changes: OrderedDict[str, ChangeSet] = OrderedDict()
-_local_changes_guard = threading.Lock()
+_local_changes = _Lru(CHANGES_ENTRIES)  # this process's change sets, in front of Redis
 
 
 def _drop_installation_token(requester: Any) -> bool:

@@ -154,8 +154,8 @@ return 0
 
 
 class RedisPacer(_Pauses):
-    """Pacing shared by every worker process of a deployment (RQ forks a process per job, so an
-    in-process pacer only paces within one job).
+    """Pacing shared by every worker process of a deployment (an in-process pacer only paces
+    the jobs of one worker).
 
     Per ``key`` (an installation): one write at a time (a Redis lock held for the duration of the
     request, expiring after ``lock_seconds`` if its holder dies) and at most ``per_minute`` writes

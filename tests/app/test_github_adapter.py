@@ -648,7 +648,7 @@ def test_failed_deliveries_follow_the_cursor_pages_up_to_a_bound(rsps):
 
 
 def test_change_sets_are_memoised_by_head_and_base_head(rsps, monkeypatch):
-    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod._Lru(gh_mod.CHANGES_ENTRIES))
     rsps.get(f"{API}/repos/o/r/pulls/31/files", json=[_file("a.py"), _file("b.py", "added")])
     rsps.get(f"{API}/repos/o/r/pulls/31", json=_pull())  # the head is confirmed before storing
     pull = gh_mod._pull(_pull())
@@ -659,7 +659,7 @@ def test_change_sets_are_memoised_by_head_and_base_head(rsps, monkeypatch):
 
 
 def test_a_known_change_set_is_memoised_without_a_request(rsps, monkeypatch):
-    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod._Lru(gh_mod.CHANGES_ENTRIES))
     pull = gh_mod._pull(_pull())
     empty = ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
     assert port(key="7").pull_changes("o/r", pull, base_sha="b" * 40, known=empty) == empty
@@ -668,7 +668,7 @@ def test_a_known_change_set_is_memoised_without_a_request(rsps, monkeypatch):
 
 
 def test_a_change_set_is_not_memoised_when_the_head_moved_meanwhile(rsps, monkeypatch):
-    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod._Lru(gh_mod.CHANGES_ENTRIES))
     moved = _pull(changed=1)
     moved["head"]["sha"] = "f" * 40
     rsps.get(f"{API}/repos/o/r/pulls/31/files", json=[_file("a.py")])
@@ -690,15 +690,15 @@ def test_the_change_memo_is_shared_through_redis(monkeypatch):
         conn.ping()
     except Exception:  # noqa: BLE001
         pytest.skip("no Redis")
-    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod._Lru(gh_mod.CHANGES_ENTRIES))
     changes = gh_mod.ChangeSet(files=(gh_mod.ChangedFile("x/a.py", "renamed", "x/b.py"),),
                                source=FileSource.TREE, listed=1, changed=1)
     gh_mod.ChangeMemo(conn, prefix="test:changes").put("k1", changes)
-    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())  # another worker process
+    monkeypatch.setattr(gh_mod, "_local_changes", gh_mod._Lru(gh_mod.CHANGES_ENTRIES))  # another worker process
     try:
         assert gh_mod.ChangeMemo(conn, prefix="test:changes").get("k1") == changes
         assert 0 < conn.ttl("test:changes:k1") <= gh_mod.CHANGES_TTL
-        monkeypatch.setattr(gh_mod, "_local_changes", gh_mod.OrderedDict())
+        monkeypatch.setattr(gh_mod, "_local_changes", gh_mod._Lru(gh_mod.CHANGES_ENTRIES))
         assert gh_mod.ChangeMemo(None).get("k1") is None  # without Redis, this process only
     finally:
         conn.delete("test:changes:k1")
