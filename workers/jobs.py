@@ -51,7 +51,7 @@ def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | No
     """Dispatch or re-evaluate the plan of issue ``issue`` (``issues`` events)."""
     return _run("reconcile_plan", installation_id, repo, delivery_id, number=issue,
                 coalesce=work_key("plan", installation_id, repo, issue, sender or ""),
-                lock=_repo_lock(installation_id, repo), failure={"issue": issue},
+                failure={"issue": issue},
                 call=lambda gh, job_id: actions.reconcile_plan(gh, repo, issue, sender=sender, reason=reason,
                                                                job_id=job_id))
 
@@ -64,7 +64,6 @@ def check_pull(installation_id: int, repo: str, number: int, head_sha: str | Non
     report, which is dropped when the head moved)."""
     return _run("check_pull", installation_id, repo, delivery_id, number=number, sha=head_sha,
                 coalesce=work_key("pull", installation_id, repo, number),
-                lock=_repo_lock(installation_id, repo),
                 failure={"number": number, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_pull(gh, repo, number, None, job_id=job_id))
 
@@ -73,7 +72,7 @@ def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str |
     """PR ``number`` closed, merged or not: re-evaluate its plan."""
     return _run("pull_closed", installation_id, repo, delivery_id, number=number,
                 coalesce=work_key("closed", installation_id, repo, number),
-                lock=_repo_lock(installation_id, repo), failure={"number": number},
+                failure={"number": number},
                 call=lambda gh, job_id: actions.pull_closed(gh, repo, number, job_id=job_id))
 
 
@@ -84,7 +83,6 @@ def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: lis
     return _run("rerun_checks", installation_id, repo, delivery_id, sha=head_sha,
                 number=numbers[0] if numbers else None,
                 coalesce=work_key("rerun", installation_id, repo, head_sha, check_name or ""),
-                lock=_repo_lock(installation_id, repo),
                 failure={"number": numbers[0] if numbers else None, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.rerun_checks(gh, repo, head_sha, numbers, check_name=check_name,
                                                              job_id=job_id))
@@ -95,7 +93,7 @@ def check_merge_group(installation_id: int, repo: str, head_sha: str, base_sha: 
     """``merge_group`` ``checks_requested``: both checks on the group's ``head_sha``."""
     return _run("check_merge_group", installation_id, repo, delivery_id, sha=head_sha,
                 coalesce=work_key("group", installation_id, repo, head_sha),
-                lock=_repo_lock(installation_id, repo), failure={"head_sha": head_sha},
+                failure={"head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_merge_group(gh, repo, head_sha, base_sha, head_ref,
                                                                   job_id=job_id))
 
@@ -104,7 +102,7 @@ def handle_command(installation_id: int, repo: str, issue: int, comment_id: int,
                    delivery_id: str | None = None) -> str:
     """``/wavegate`` commands in comment ``comment_id`` (never coalesced: each is a request)."""
     return _run("handle_command", installation_id, repo, delivery_id, number=issue,
-                lock=_repo_lock(installation_id, repo), failure={"issue": issue},
+                failure={"issue": issue},
                 call=lambda gh, job_id: actions.handle_command(gh, repo, issue, comment_id, sender or "",
                                                                job_id=job_id))
 
@@ -122,7 +120,7 @@ def reconcile_repository(installation_id: int, repo: str, delivery_id: str | Non
     """Periodic healing of every active dispatch issue of ``repo``."""
     return _run("reconcile_repository", installation_id, repo, delivery_id,
                 coalesce=work_key("repo", installation_id, repo),
-                lock=_repo_lock(installation_id, repo), failure={},
+                failure={},
                 call=lambda gh, job_id: actions.reconcile_repository(gh, repo, job_id=job_id))
 
 
@@ -202,19 +200,19 @@ def _connection(job: Job | None) -> redis.Redis:
 
 def _run(name: str, installation_id: int, repo: str, delivery_id: str | None, *,
          call: Callable[[GitHubPort, str | None], str], failure: dict[str, Any],
-         coalesce: str | None = None, lock: str | None = None,
-         number: int | None = None, sha: str | None = None) -> str:
+         coalesce: str | None = None, number: int | None = None, sha: str | None = None) -> str:
+    """Runs ``call`` under the repository's lock (``_repo_lock``), with the job's log fields bound."""
     job = get_current_job()
     job_id = job.id if job is not None else None
     with bound(delivery_id=delivery_id, installation_id=installation_id, repo=repo, number=number, sha=sha,
                job_id=job_id):
         connection = _connection(job)
         # thread_local=False: the keeper thread renews the lock this thread took
-        held = connection.lock(queueing.lock_key(lock), timeout=LOCK_TTL, blocking=False,
-                               thread_local=False) if lock else None
-        if held is not None and not held.acquire(blocking=False):
+        held = connection.lock(queueing.lock_key(_repo_lock(installation_id, repo)), timeout=LOCK_TTL,
+                               blocking=False, thread_local=False)
+        if not held.acquire(blocking=False):
             return _wait_for_lock(job, connection, name, coalesce)
-        keeper = _LockKeeper(held) if held is not None else None
+        keeper = _LockKeeper(held)
         try:
             if coalesce:
                 queueing.clear_pending(connection, coalesce)
@@ -239,12 +237,10 @@ def _run(name: str, installation_id: int, repo: str, delivery_id: str | None, *,
                   duration_ms=round((time.monotonic() - started) * 1000))
             return str(outcome)
         finally:
-            if keeper is not None:
-                keeper.stop()
-            if held is not None:
-                # LockError: it expired while the job ran; another job may hold it now.
-                with contextlib.suppress(LockError):
-                    held.release()
+            keeper.stop()
+            # LockError: it expired while the job ran; another job may hold it now.
+            with contextlib.suppress(LockError):
+                held.release()
 
 
 class _LockKeeper:
