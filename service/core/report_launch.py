@@ -53,13 +53,15 @@ def via_text(settings: LaunchSettings) -> str:
 def _launched(record: LaunchRecord | None) -> str:
     if record is None:
         return "already launched"
+    if not record.done:
+        return "launch in progress (recorded, not yet confirmed)"
     if record.run_id is not None:
-        what = f"run {record.run_id}"
-    elif record.via is Via.COMMENT and record.comment is not None:
-        what = f"comment {record.comment}"
-    else:
-        what = "launch in progress" if not record.done else f"attempt {record.attempt}"
-    return f"already launched ({what})"
+        return f"already launched (run {record.run_id})"
+    if record.via is Via.COMMENT and record.comment is not None:
+        return f"already launched (comment {record.comment})"
+    if record.via is Via.COPILOT:
+        return "already launched (assigned to GitHub's coding agent)"
+    return f"already launched (attempt {record.attempt})"
 
 
 def reason(decision: LaunchDecision) -> str:
@@ -70,7 +72,7 @@ def reason(decision: LaunchDecision) -> str:
     texts = {
         Why.START: "starting now",
         Why.RELAUNCH: f"starting again (attempt {d.attempt})",
-        Why.NOT_CONFIGURED: "not started: launching is off (`launch` not set)",
+        Why.NOT_CONFIGURED: "not started: launching is off (`via: none`)",
         Why.INCOMPLETE: f"not started: `launch` names no `{d.missing}`",
         Why.NO_TOKEN: f"not started: {COPILOT_TOKEN_ENV} not configured",
         Why.CANCELLED: "not started: the plan is cancelled",
@@ -155,8 +157,10 @@ def record_comment(record: LaunchRecord, settings: LaunchSettings, run: Workflow
         text = f"🚀 Started agent {who}{again}: this PR is assigned to GitHub's coding agent; the PR it opens " \
                "on this branch counts as this agent's work."
     else:
-        link = _run_link(run) if run is not None else (f"run {record.run_id}" if record.run_id else "its run")
-        text = f"🚀 Started agent {who} via {via_text(settings)}{again}: {link}. Its state shows on the dashboard."
+        link = _run_link(run) if run is not None else (f"run {record.run_id}" if record.run_id else None)
+        where = f": {link}. Its state shows on the dashboard." if link else \
+            ". Its run shows on the dashboard once GitHub reports it."
+        text = f"🚀 Started agent {who} via {via_text(settings)}{again}{where}"
     return f"{text}\n\n{launch_marker(record)}"
 
 
