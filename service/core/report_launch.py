@@ -223,5 +223,5 @@ def dividend_text(d: Dividend) -> str:
         lines += ["", "| wave | longest agent | work | agents |", "|---|---|---|---|"]
         lines += [f"| {w.wave} | {cell(w.agent)} | {duration(w.seconds)} | {w.agents} |" for w in d.waves]
         lines += ["", f"Critical path: {duration(d.critical)} of work; the other {duration(d.overhead)} of the "
-                      "wall clock went to launches, reviews and merges between waves."]
+                      "wall clock was spent waiting (launches, reviews, merges)."]
     return "\n".join(lines) + "\n"

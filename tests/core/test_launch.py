@@ -498,3 +498,7 @@ def test_golden(name):
 def test_launch_lines_are_empty_when_launching_is_off():
     off = launch_state(LaunchDecision("api", Why.NOT_CONFIGURED), None, T0)
     assert report_launch.launch_lines([off]) == "" and report_launch.launch_lines([]) == ""
+
+
+def test_every_launch_golden_file_has_a_case():
+    assert {p.stem for p in GOLDEN.glob("launch-*.md")} == set(LAUNCH_GOLDEN) | {"launch-dividend"}
