@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from service.core.dividend import AgentSpan, AgentWork, WaveSpan, WorkSource, critical_path, dividend, work_span
+from service.core.dividend import (
+    AgentSpan,
+    AgentWork,
+    WaveSpan,
+    WorkSource,
+    critical_path,
+    dividend,
+    work_span,
+)
 from service.core.report_launch import dividend_text
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
