@@ -116,10 +116,8 @@ def dividend(dispatched_at: datetime | None, agents: Sequence[AgentWork]) -> Div
     """The dividend of a finished plan, or None: before every agent merged or was skipped, without
     a dispatch time, with no merge, or when no merged agent's work is known. Skipped agents are
     left out of every sum."""
-    if dispatched_at is None or not agents or any(a.merged_at is None and not a.skipped for a in agents):
-        return None
-    merged = [a for a in agents if a.merged_at is not None and not a.skipped]
-    if not merged:
+    merged = _merged(agents)
+    if dispatched_at is None or merged is None:
         return None
     spans = tuple(work_span(a) for a in merged)
     if all(s.seconds is None for s in spans):
@@ -134,3 +132,11 @@ def dividend(dispatched_at: datetime | None, agents: Sequence[AgentWork]) -> Div
         waves=waves,
         unmeasured=tuple(s.agent for s in spans if s.seconds is None),
     )
+
+
+def _merged(agents: Sequence[AgentWork]) -> list[AgentWork] | None:
+    """The merged agents once every agent merged or was skipped (None before, or with none)."""
+    if any(a.merged_at is None and not a.skipped for a in agents):
+        return None
+    merged = [a for a in agents if a.merged_at is not None and not a.skipped]
+    return merged or None

@@ -433,20 +433,27 @@ def _hold(base: LaunchDecision, gate: GateDecision | None, facts: AgentFacts | N
         return replace(base, why=Why.LAUNCHED, record=record, attempt=record.attempt)
     if gate is not None and gate.state in _GATE_STOPS:
         return replace(base, why=_GATE_STOPS[gate.state])
-    if stop is not None:
-        return stop
+    stop = stop or _pr_hold(base, facts) or _gate_hold(base, gate)
+    if stop is None and facts is not None and not facts.checks:
+        return replace(base, why=Why.NO_CHECKS)
+    return stop
+
+
+def _pr_hold(base: LaunchDecision, facts: AgentFacts | None) -> LaunchDecision | None:
     pr = facts.pr if facts else None
     if pr is None or pr.state is PrState.MISSING:
         return replace(base, why=Why.NO_PR)
     if pr.state is not PrState.OPEN:
         return replace(base, why=Why.MERGED if pr.state is PrState.MERGED else Why.CLOSED)
+    return None
+
+
+def _gate_hold(base: LaunchDecision, gate: GateDecision | None) -> LaunchDecision | None:
     if gate is not None and gate.state is GateState.BLOCKED:
         return replace(base, why=Why.BLOCKED, blocked_by=gate.blocked_by[0].agent if gate.blocked_by else None)
     if gate is not None and gate.state is GateState.WAITING:
         waves = [d.wave for d in gate.waiting_on]
         return replace(base, why=Why.WAITING, wave=min(waves) if waves else None)
-    if not facts.checks:
-        return replace(base, why=Why.NO_CHECKS)
     return None
 
 
@@ -484,16 +491,9 @@ def relaunch_decision(agent: str, command: int, records: Sequence[LaunchRecord],
     base = LaunchDecision(agent=agent, why=Why.RELAUNCH, settings=settings, record=previous,
                           attempt=previous.attempt + 1 if previous else 1)
     stop = _setting_hold(base, copilot_token)
-    if stop is not None:
-        return stop
-    if gate is not None and gate.state in _GATE_STOPS and gate.state is not GateState.MERGED:
-        return replace(base, why=_GATE_STOPS[gate.state])
-    pr = facts.pr if facts else None
-    if pr is None or pr.state is PrState.MISSING:
-        return replace(base, why=Why.NO_PR)
-    if pr.state is not PrState.OPEN:
-        return replace(base, why=Why.MERGED if pr.state is PrState.MERGED else Why.CLOSED)
-    return base
+    if stop is None and gate is not None and gate.state in _GATE_STOPS and gate.state is not GateState.MERGED:
+        stop = replace(base, why=_GATE_STOPS[gate.state])
+    return stop or _pr_hold(base, facts) or base
 
 
 # --------------------------------------------------------------------------- runs
