@@ -651,3 +651,35 @@ def copilot_assignment(*, repository: str, branch: str, prompt: str) -> dict[str
         "assignees": [COPILOT_ASSIGNEE],
         "agent_assignment": {"target_repo": repository, "base_branch": branch, "custom_instructions": prompt},
     }
+
+
+# --------------------------------------------------------------------------- installation
+
+
+def needed_permissions(settings: Iterable[LaunchSettings]) -> dict[str, str]:
+    """The installation permissions and events launching needs beyond Wavegate's own, for the
+    settings in use (the repository's and every agent override): via workflow needs
+    ``actions: write`` (dispatch) and, for any launch that has a run, the ``workflow_run`` event.
+    Keys are permission names, plus ``event:workflow_run``; values the access level."""
+    vias = {s.via for s in settings}
+    if Via.WORKFLOW in vias:
+        return {"actions": "write", "event:workflow_run": "subscribed"}
+    return {}
+
+
+def missing_permissions(needed: Mapping[str, str], granted: Mapping[str, str],
+                        events: Iterable[str]) -> tuple[str, ...]:
+    """Which of ``needed`` (``needed_permissions``) the installation lacks, sorted: a permission
+    granted below the level needed (``granted`` as GitHub's installation ``permissions`` object,
+    ``read`` < ``write`` < ``admin``) or an event missing from ``events`` (its ``events`` list).
+    Entries read ``actions: write`` and ``event workflow_run``."""
+    rank = {"read": 1, "write": 2, "admin": 3}
+    subscribed = set(events)
+    out = []
+    for name, level in needed.items():
+        if name.startswith("event:"):
+            if name[len("event:"):] not in subscribed:
+                out.append(f"event {name[len('event:'):]}")
+        elif rank.get(granted.get(name, ""), 0) < rank[level]:
+            out.append(f"{name}: {level}")
+    return tuple(sorted(out))

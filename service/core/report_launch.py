@@ -225,3 +225,12 @@ def dividend_text(d: Dividend) -> str:
         lines += ["", f"Critical path: {duration(d.critical)} of work; the other {duration(d.overhead)} of the "
                       "wall clock was spent waiting (launches, reviews, merges)."]
     return "\n".join(lines) + "\n"
+
+
+def permissions_warning(missing: Sequence[str]) -> str | None:
+    """The start-up warning when launching is configured but the installation lacks what it
+    needs (``launch.missing_permissions``); None when nothing is missing."""
+    if not missing:
+        return None
+    return (f"Launching agents is configured but the installation lacks {', '.join(code(m) for m in missing)}: "
+            "agents will not be started. Accept the App's updated permissions in the installation's settings.")

@@ -36,6 +36,8 @@ from service.core.launch import (
     launch_problems,
     launch_state,
     match_run,
+    missing_permissions,
+    needed_permissions,
     parse_agent_launch,
     parse_launch_markers,
     relaunch_decision,
@@ -502,3 +504,21 @@ def test_launch_lines_are_empty_when_launching_is_off():
 
 def test_every_launch_golden_file_has_a_case():
     assert {p.stem for p in GOLDEN.glob("launch-*.md")} == set(LAUNCH_GOLDEN) | {"launch-dividend"}
+
+
+@pytest.mark.parametrize(
+    "settings, granted, events, missing",
+    [
+        ([WORKFLOW], {"actions": "write"}, ["workflow_run"], ()),
+        ([WORKFLOW], {"actions": "admin"}, ["workflow_run", "push"], ()),
+        ([WORKFLOW], {"actions": "read"}, [], ("actions: write", "event workflow_run")),
+        ([NO_LAUNCH, LaunchSettings(Via.COMMENT, comment="@x"), WORKFLOW], {}, ["workflow_run"], ("actions: write",)),
+        ([NO_LAUNCH, LaunchSettings(Via.COPILOT)], {}, [], ()),
+    ],
+)
+def test_missing_permissions(settings, granted, events, missing):
+    got = missing_permissions(needed_permissions(settings), granted, events)
+    assert got == missing
+    warning = report_launch.permissions_warning(got)
+    assert (warning is None) == (not missing)
+    assert all(m in (warning or "") for m in missing)
