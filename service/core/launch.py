@@ -8,8 +8,8 @@ the functions here, and writes what they decide. Every user-facing word lives in
 Settings. ``launch:`` in ``.github/wavegate.yml`` and the per-agent ``launch:`` of a plan read
 the same way: a mapping with ``via`` (``none`` | ``workflow`` | ``comment`` | ``copilot``),
 ``workflow`` (the workflow file, e.g. ``wavegate-agent.yml``, or its numeric id) and ``comment``
-(the mention that starts an agent, e.g. ``@claude``); the string ``none`` (or any ``via`` value
-alone) is shorthand for ``{via: none}``. An agent's settings are laid over the repository's
+(the mention that starts an agent, e.g. ``@claude``); a ``via`` value alone (``launch: none``)
+is shorthand for ``{via: none}``. An agent's settings are laid over the repository's
 (``effective``): an agent saying ``{via: comment}`` uses the repository's ``comment``.
 
 Exactly once. Each launch is recorded in a comment on the agent's PR carrying
@@ -24,7 +24,9 @@ Via comment the launch *is* a comment: the mention, the dispatch prompt and the 
 in one write (``report_launch.launch_comment``), so it is recorded exactly when it happens.
 
 A duplicate, late or reordered delivery, a worker killed anywhere, or a wiped Redis then finds
-the intent (step 1 done) and never calls again: at most one launch per attempt. A kill between
+the intent (step 1 done) and never calls again: at most one launch per attempt. Two jobs that
+both wrote an intent for one attempt (a lost per-plan lock) re-read the comments after step 1
+and only the writer of the first one (``first_claim``) goes on to step 2. A kill between
 steps 1 and 2 leaves an intent that never gets a run; ``launch_state`` reports it once
 ``NO_RUN_AFTER`` has passed, and ``/wavegate relaunch AGENT`` starts the next attempt. A kill
 between 2 and 3 leaves a run with no recorded id: ``match_run`` finds it among the
@@ -307,6 +309,14 @@ def _record(data: dict, comment: int | None) -> LaunchRecord | None:
     done = data.get("done") is True or via == Via.COMMENT.value
     return LaunchRecord(agent=agent, plan_hash=digest, via=Via(via), attempt=ids.pop("attempt") or 1,
                         done=done, at=at, comment=comment, **ids)
+
+
+def first_claim(records: Iterable[LaunchRecord], agent: str, attempt: int) -> LaunchRecord | None:
+    """The record that owns an attempt: of the agent's records for ``attempt``, the one in the
+    comment with the lowest id (GitHub's comment ids grow with time), or None. The job that wrote
+    it makes the launch call; any other writer of the same attempt stops."""
+    mine = [r for r in records if r.agent == agent and r.attempt == attempt and r.comment is not None]
+    return min(mine, key=lambda r: r.comment or 0, default=None)
 
 
 def latest(records: Iterable[LaunchRecord], agent: str) -> LaunchRecord | None:

@@ -30,6 +30,7 @@ from service.core.launch import (
     dispatched_run_id,
     effective,
     failed_runs_reported,
+    first_claim,
     intent,
     latest,
     launch_marker,
@@ -315,6 +316,14 @@ def test_malformed_markers_are_left_out(body):
 def test_a_comment_launch_is_done_when_it_exists():
     (got,) = parse_launch_markers('<!-- wavegate:launch {"agent":"api","plan":"x","via":"comment"} -->', comment=5)
     assert (got.done, got.comment, got.attempt) == (True, 5, 1)
+
+
+def test_the_first_comment_owns_an_attempt():
+    records = [record("api", comment=31), record("api", comment=30), record("api", 2, comment=29),
+               record("web", comment=5), record("api")]
+    assert first_claim(records, "api", 1).comment == 30
+    assert first_claim(records, "api", 2).comment == 29
+    assert first_claim(records, "docs", 1) is None
 
 
 def test_latest_is_the_highest_attempt():
