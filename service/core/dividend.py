@@ -9,10 +9,12 @@ work. Pure: times are UTC ``datetime``s given by the caller, durations are secon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+from .model import AgentRow, PrState
 
 
 class WorkSource(StrEnum):
@@ -140,3 +142,25 @@ def _merged(agents: Sequence[AgentWork]) -> list[AgentWork] | None:
         return None
     merged = [a for a in agents if a.merged_at is not None and not a.skipped]
     return merged or None
+
+
+def works_from_rows(rows: Sequence[AgentRow], skipped: frozenset[str] = frozenset(), *,
+                    runs: Mapping[str, Sequence[tuple[datetime, datetime]]] | None = None,
+                    launched_at: Mapping[str, datetime] | None = None,
+                    last_push_at: Mapping[str, datetime] | None = None) -> list[AgentWork]:
+    """``AgentWork`` for the dashboard's rows: ``runs`` maps an agent to the (start, end) of its
+    completed runs (``WorkflowRun.span``), ``launched_at`` to its first launch, ``last_push_at`` to
+    its PR's last push. An agent with no launch known starts when its PR was opened."""
+    runs, launched_at, last_push_at = runs or {}, launched_at or {}, last_push_at or {}
+    return [
+        AgentWork(
+            agent=r.agent,
+            wave=r.wave,
+            runs=tuple(runs.get(r.agent, ())),
+            started_at=launched_at.get(r.agent) or r.pr.opened_at,
+            last_push_at=last_push_at.get(r.agent),
+            merged_at=r.pr.merged_at if r.pr.state is PrState.MERGED else None,
+            skipped=r.agent in skipped,
+        )
+        for r in rows
+    ]

@@ -542,12 +542,19 @@ class WorkflowRun:
     html_url: str | None = None
 
     @property
-    def seconds(self) -> float | None:
-        """From the run's start to its last update once completed (None before or without times)."""
+    def span(self) -> tuple[datetime, datetime] | None:
+        """(start, end) once completed: ``run_started_at`` (else ``created_at``) to ``updated_at``,
+        which GitHub sets when the run completes. None before, or without times."""
         start = self.run_started_at or self.created_at
         if self.status != "completed" or start is None or self.updated_at is None:
             return None
-        return max(0.0, (self.updated_at - start).total_seconds())
+        return start, max(start, self.updated_at)
+
+    @property
+    def seconds(self) -> float | None:
+        """The run's duration once completed (``span``), else None."""
+        span = self.span
+        return (span[1] - span[0]).total_seconds() if span else None
 
 
 @dataclass(frozen=True)

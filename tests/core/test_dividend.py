@@ -18,7 +18,9 @@ from service.core.dividend import (
     critical_path,
     dividend,
     work_span,
+    works_from_rows,
 )
+from service.core.model import AgentPR, AgentRow, PrState
 from service.core.report_launch import dividend_text
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -92,6 +94,26 @@ def test_skipped_and_unmeasured_agents():
 )
 def test_no_dividend_before_the_end_or_without_facts(dispatched, agents):
     assert dividend(dispatched, agents) is None
+
+
+def test_works_from_dashboard_rows():
+    rows = [
+        AgentRow("api", 1, ("api/",), AgentPR("api", 11, PrState.MERGED, opened_at=at(0), merged_at=at(35))),
+        AgentRow("web", 1, ("web/",), AgentPR("web", 12, PrState.OPEN, opened_at=at(0))),
+        AgentRow("ops", 2, ("ops/",), AgentPR("ops", 13, PrState.CLOSED, opened_at=at(0), merged_at=None)),
+        AgentRow("docs", 2, ("docs/",), AgentPR("docs", 14, PrState.MERGED, opened_at=at(1), merged_at=at(70))),
+    ]
+    works = works_from_rows(rows, frozenset({"ops"}), runs={"api": runs((1, 21))}, launched_at={"docs": at(45)},
+                            last_push_at={"docs": at(60), "web": at(30)})
+    assert works == [
+        AgentWork("api", 1, runs=runs((1, 21)), started_at=at(0), merged_at=at(35)),
+        AgentWork("web", 1, started_at=at(0), last_push_at=at(30)),
+        AgentWork("ops", 2, started_at=at(0), skipped=True),
+        AgentWork("docs", 2, started_at=at(45), last_push_at=at(60), merged_at=at(70)),
+    ]
+    assert dividend(T0, works) is None  # web is still open
+    assert dividend(T0, works_from_rows(rows[:1], runs={"api": runs((1, 21))})).work == 1200
+    assert dividend(T0, works_from_rows(rows[:1])) is None  # nothing measured: no dividend
 
 
 def test_wall_clock_never_negative():
