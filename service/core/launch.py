@@ -45,6 +45,7 @@ from enum import StrEnum
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import yamlnodes as yn
+from .gates import dependencies
 from .model import AgentPR, GateDecision, GateState, Plan, Problem, PrState
 
 LAUNCH_KEYS = ("via", "workflow", "comment")
@@ -418,8 +419,6 @@ def decide_launches(plan: Plan, gates: Mapping[str, GateDecision], facts: Mappin
     dependencies once its gate is unlocked and, with ``update_branches``, its branch contains the
     base head. Any record of the agent means ``LAUNCHED``; only ``relaunch_decision`` starts more.
     """
-    from .gates import dependencies  # gates is pure; imported here to keep this module's top light
-
     deps = dependencies(plan)
     out = []
     for a in plan.agents:
