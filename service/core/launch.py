@@ -424,10 +424,10 @@ def decide_launches(plan: Plan, gates: Mapping[str, GateDecision], facts: Mappin
     for a in plan.agents:
         settings = effective(repo, (overrides or {}).get(a.name))
         base = LaunchDecision(agent=a.name, why=Why.START, settings=settings)
-        why = _hold(base, gates.get(a.name), facts.get(a.name), latest(records, a.name), copilot_token)
-        if why is None and deps.get(a.name):
-            why = _hold_dependent(base, facts[a.name], update_branches)
-        out.append(why or base)
+        held = _hold(base, gates.get(a.name), facts.get(a.name), latest(records, a.name), copilot_token)
+        if held is None and deps.get(a.name):
+            held = _hold_dependent(base, facts[a.name], update_branches)
+        out.append(held or base)
     return tuple(out)
 
 
