@@ -3,7 +3,8 @@
 Read from the default branch only (a PR must not loosen its own checks). Every key is optional;
 an unreadable value is a problem, never its default in disguise: ``protected:`` left empty is
 refused (write ``protected: []`` to protect nothing). ``protected`` may be one pattern written as
-a plain string. ``branch_prefix`` is one ref segment, so branches are ``<prefix>/<issue>/<agent>``.
+a plain string. ``branch_prefix`` is one ref segment, so branches are ``<prefix>/<issue>/<agent>``. ``launch``
+(how agents are started) is read by ``launch.read_config_launch``; absent, nothing is started.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from . import patterns
 from . import yamlnodes as yn
+from .launch import read_config_launch
 from .model import Problem, RepoConfig
 
 CONFIG_PATH = ".github/wavegate.yml"
-CONFIG_KEYS = ("label", "protected", "strict", "branch_prefix", "update_branches", "close_issue_when_done")
+CONFIG_KEYS = ("label", "protected", "strict", "branch_prefix", "update_branches", "close_issue_when_done",
+               "launch")
 MAX_CONFIG_BYTES = 64 * 1024
 MAX_LABEL_LENGTH = 50  # GitHub refuses longer label names
 
@@ -85,6 +88,14 @@ def _parse(text: str | None, path: str) -> RepoConfig | list[Problem]:
         if e.key not in CONFIG_KEYS:
             message, fix = yn.unknown_key_message(e.key, CONFIG_KEYS)
             problems.append(Problem("unknown-key", message, fix, field=e.key, line=line))
+            continue
+        if e.key == "launch":
+            # A section of its own, read by the launch module (several keys, several problems).
+            launch = read_config_launch(e.value)
+            if isinstance(launch, list):
+                problems.extend(launch)
+            else:
+                values["launch"] = launch
             continue
         try:
             values[e.key] = _value(e.key, e.value)

@@ -10,6 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .launch import LaunchSettings
 
 TERRITORY_CHECK = "wavegate/territory"
 GATE_CHECK = "wavegate/wave-gate"
@@ -102,6 +106,7 @@ class RepoConfig:
     branch_prefix: str = "wavegate"
     update_branches: bool = True
     close_issue_when_done: bool = True
+    launch: LaunchSettings | None = None  # None: no `launch` section, no agent is started
 
 
 @dataclass(frozen=True)

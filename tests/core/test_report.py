@@ -350,7 +350,8 @@ def test_golden(name):
 
 
 def test_every_golden_file_has_a_case():
-    assert {p.stem for p in GOLDEN.glob("*.md")} == set(GOLDEN_CASES)
+    # launch-*.md are pinned by tests/core/test_launch.py and test_dividend.py
+    assert {p.stem for p in GOLDEN.glob("*.md") if not p.stem.startswith("launch-")} == set(GOLDEN_CASES)
 
 
 # --------------------------------------------------------------------------- territory behaviour
