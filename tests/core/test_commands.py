@@ -15,7 +15,7 @@ from service.core.commands import Command, parse_commands
         ("please\n/wavegate skip api\nthanks", [Command("skip", ("api",), "/wavegate skip api")]),
         ("/wavegate skip `API`", [Command("skip", ("api",), "/wavegate skip `API`")]),
         ("/wavegate skip a b", [Command("skip", ("a", "b"), "/wavegate skip a b")]),
-        ("/wavegate skip", [Command("unknown", ("skip",), "/wavegate skip")]),
+        ("/wavegate skip", [Command("unknown", ("skip",), "/wavegate skip", usage="skip")]),
         ("/wavegate cancel", [Command("cancel", (), "/wavegate cancel")]),
         ("/wavegate merge now", [Command("unknown", ("merge", "now"), "/wavegate merge now")]),
         ("/wavegate", [Command("unknown", (), "/wavegate")]),
