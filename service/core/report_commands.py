@@ -34,6 +34,13 @@ class Answer(StrEnum):
 _REACTIONS = {Answer.DONE: "+1", Answer.NOTHING_TO_DO: "+1", Answer.REFUSED: "-1", Answer.UNKNOWN: "confused"}
 
 
+def quoted(reason: str) -> str:
+    """A user's reason, safe to repeat in Wavegate's own comments: no HTML, no mentions (a word
+    joiner after ``@``, so repeating it on every dashboard edit notifies nobody) and one line."""
+    text = " ".join(reason.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("@", "@\u2060")
+
+
 def reaction(answer: Answer) -> str:
     """The reaction (GitHub's ``content``: ``+1``, ``-1``, ``confused``) for a command's answer.
     Every command gets one; refused and unknown ones also get a reply."""
@@ -178,11 +185,11 @@ def territory_changed_comment(amended: Amended, issue: int) -> str:
         head = f"➕ @{change.by} granted {code(change.agent)} {join_names([code(p) for p in amended.added])}"
     else:
         head = f"➖ @{change.by} revoked {join_names([code(p) for p in amended.removed])} from {code(change.agent)}"
-    lines = [head + (f": {change.reason}" if change.reason else "") + f" (plan in #{issue}).", ""]
+    lines = [head + (f": {quoted(change.reason)}" if change.reason else "") + f" (plan in #{issue}).", ""]
     if agent is not None:
         lines += ["Territory now:", "", *fit_lines([f"- {code(p)}" for p in agent.territory], 8_000)]
-    lines += ["", f"The dispatch prompt above follows the amended plan, and `{TERRITORY_CHECK}` was run again "
-              "on every open PR of the plan."]
+    lines += ["", f"This PR's description (the dispatch prompt) follows the amended plan, and `{TERRITORY_CHECK}` "
+              "was run again on every open PR of the plan."]
     return "\n".join(lines) + "\n"
 
 
@@ -223,7 +230,7 @@ def allowance_note(allowance: Allowance, paths: Sequence[PathVerdict], agent: st
                    strict: bool = False) -> str:
     """The territory check's note on an allowed PR: who allowed it and why, and every path that
     would fail without the allowance (``paths``: the verdict's offending paths)."""
-    why = f": {allowance.reason}" if allowance.reason else ""
+    why = f": {quoted(allowance.reason)}" if allowance.reason else ""
     lines = [f"✅ **Allowed by @{allowance.by}{why}** ({utc(allowance.at)}): this PR passes "
              f"`{TERRITORY_CHECK}` while it touches active territories, until `/wavegate revoke #{allowance.pr}`."]
     if paths:
@@ -271,7 +278,7 @@ def _what(e: AuditEntry) -> str:
 
 
 def _row(e: AuditEntry) -> str:
-    why = (e.why or "—").replace("|", "\\|").replace("\n", " ")
+    why = quoted(e.why).replace("|", "\\|") if e.why else "—"
     return f"| {utc(e.at)} | @{e.by} | {_ACTION_WORDS[e.action]} | {_what(e)} | {why} |"
 
 
@@ -293,7 +300,7 @@ def allowances_list(allowances: Sequence[Allowance]) -> str:
     """The dashboard's list of active allowances (PR, who, when, why, how to end it). Empty string
     when there are none."""
     active = active_allowances(allowances)
-    lines = [f"- #{a.pr}: allowed by @{a.by} ({utc(a.at)})" + (f": {a.reason}" if a.reason else "")
+    lines = [f"- #{a.pr}: allowed by @{a.by} ({utc(a.at)})" + (f": {quoted(a.reason)}" if a.reason else "")
              + f" — end it with `/wavegate revoke #{a.pr}`" for a in active]
     return "\n".join(lines) + "\n" if lines else ""
 
