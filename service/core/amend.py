@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -109,7 +109,15 @@ class AmendRefused:
 
 def amend(body: str | None, change: TerritoryChange) -> Amended | AmendRefused:
     """``body`` with ``change`` applied to its plan, read back with ``parse_plan`` (no overlap
-    analysis: see ``amend_checked``). Never raises."""
+    analysis: see ``amend_checked``). Never raises: a layout the editor cannot handle is refused
+    as ``not-editable``, and the body is left as it is."""
+    try:
+        return _amend(body, change)
+    except Exception:  # an editor bug must refuse the change, never take the job down
+        return AmendRefused(change, Refusal.NOT_EDITABLE)
+
+
+def _amend(body: str | None, change: TerritoryChange) -> Amended | AmendRefused:
     old = parse_plan(body)
     if isinstance(old, list):
         return AmendRefused(change, Refusal.PLAN_INVALID, tuple(old))
@@ -118,8 +126,8 @@ def amend(body: str | None, change: TerritoryChange) -> Amended | AmendRefused:
         return AmendRefused(change, Refusal.UNKNOWN_AGENT, agents=old.names)
     if change.action is Action.GRANT:
         present = {_norm(p) for p in agent.territory}
-        new = tuple(dict.fromkeys(p for p in change.patterns if _norm(p) not in present))
         already = tuple(p for p in change.patterns if _norm(p) in present)
+        new = _first_of_each(p for p in change.patterns if _norm(p) not in present)
         expected = (*agent.territory, *new)
         edited = _grant(body, old, change, new) if new else body
         return _read_back(change, old, edited, expected, added=new, already=already)
@@ -148,6 +156,14 @@ def amend_checked(body: str | None, change: TerritoryChange, config: RepoConfig 
 
 def _norm(pattern: str) -> str:
     return pattern[1:] if pattern.startswith("/") else pattern
+
+
+def _first_of_each(patterns: Iterable[str]) -> tuple[str, ...]:
+    """The patterns in order, without later ones that name the same pattern (``/x/`` after ``x/``)."""
+    kept: dict[str, str] = {}
+    for p in patterns:
+        kept.setdefault(_norm(p), p)
+    return tuple(kept.values())
 
 
 def _read_back(change: TerritoryChange, old: Plan, edited: str | None, expected: tuple[str, ...], *,

@@ -260,3 +260,9 @@ def test_grant_then_revoke_restores_a_list_body(spec, data):
     assert isinstance(granted, Amended)
     revoked = amend(granted.body, revoke("a0", *new))
     assert isinstance(revoked, Amended) and revoked.body == body
+
+
+def test_a_pattern_named_twice_is_granted_once():
+    result = amend(BLOCK, grant("cli", "y/", "/y/", "z", "y/", "/cli/"))
+    assert (result.added, result.already) == (("y/", "z"), ("/cli/",))
+    assert result.plan.agent("cli").territory == ("cli/", "y/", "z")
