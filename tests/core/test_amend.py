@@ -266,3 +266,25 @@ def test_a_pattern_named_twice_is_granted_once():
     result = amend(BLOCK, grant("cli", "y/", "/y/", "z", "y/", "/cli/"))
     assert (result.added, result.already) == (("y/", "z"), ("/cli/",))
     assert result.plan.agent("cli").territory == ("cli/", "y/", "z")
+
+
+LAYOUTS = {
+    "indentless list": "```yaml dispatch\nagents:\n- name: api\n  territory:\n  - a/\n  - b/ # c\n\n- name: web\n"
+                       "  wave: 2\n  territory: [w/]\n```\n",
+    "tildes, unicode, key order": "Überblick ✓ — plan\n~~~ yaml dispatch\nagents:\n  - territory:\n      - \"é/\"\n"
+                                  "      - b/\n    name: api\n~~~\n```\nother\n```\n",
+    "dash alone on its line": "```dispatch\nagents:\n  - name: api\n    territory:\n      -\n        a/\n      - b/\n```\n",
+    "flow list over lines": "```dispatch\nagents:\n  - name: api\n    territory: [\n      a/,\n      b/,\n    ]\n```\n",
+    "no final newline": "```dispatch\nagents:\n  - name: api\n    territory:\n      - a/\n      - b/\n```",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_every_layout_can_be_granted_and_revoked(name):
+    body = LAYOUTS[name]
+    old = parse_plan(body).agent("api").territory
+    granted = amend(body, grant("api", "n/"))
+    assert granted.plan.agent("api").territory == (*old, "n/")
+    revoked = amend(granted.body, revoke("api", "b/"))
+    assert revoked.plan.agent("api").territory == (*[p for p in old if p != "b/"], "n/")
+    assert granted.body.split("```")[0] == body.split("```")[0]
