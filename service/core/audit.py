@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from .commands import Command, Verb
+
 MAX_SHOWN = 20  # the dashboard shows this many entries, the older ones folded
 MAX_KEPT = 100  # entries kept in the hidden state; older ones are dropped
 MAX_WHY = 280  # characters of a reason kept (a comment line may be 65,536 long)
@@ -81,6 +83,34 @@ def record(history: Sequence[AuditEntry], entry: AuditEntry) -> tuple[AuditEntry
     entries = [_clip(entry), *history]
     entries.sort(key=lambda e: _utc(e.at), reverse=True)
     return tuple(entries[:MAX_KEPT])
+
+
+def command_key(comment_id: int, index: int) -> str:
+    """The key of the ``index``-th command (0-based) of comment ``comment_id``: a redelivered or
+    re-read comment records each of its commands once."""
+    return f"comment:{comment_id}:{index}"
+
+
+_BY_VERB = {
+    Verb.GRANT: AuditAction.GRANT, Verb.REVOKE: AuditAction.REVOKE, Verb.ALLOW: AuditAction.ALLOWANCE,
+    Verb.REVOKE_ALLOWANCE: AuditAction.ALLOWANCE_REVOKED, Verb.SKIP: AuditAction.SKIP,
+    Verb.CANCEL: AuditAction.CANCEL, Verb.RELAUNCH: AuditAction.RELAUNCH, Verb.ADOPT: AuditAction.ADOPT,
+}
+
+
+def entry_for(command: Command, by: str, at: datetime, key: str | None = None, *,
+              items: Sequence[str] | None = None, pr: int | None = None) -> AuditEntry | None:
+    """The history entry of a command that changed something (None for refresh and unknown).
+    ``items`` overrides what the command named (a grant records the patterns really added);
+    ``pr`` names the PR a bare ``/wavegate allow`` meant."""
+    action = _BY_VERB.get(command.verb)  # type: ignore[call-overload]
+    if action is None:
+        return None
+    named = command.patterns if command.verb in (Verb.GRANT, Verb.REVOKE) else command.args
+    if command.verb in (Verb.ALLOW, Verb.REVOKE_ALLOWANCE, Verb.CANCEL):
+        named = ()
+    return AuditEntry(action, by, at, agent=command.agent, pr=pr or command.pr,
+                      items=tuple(named if items is None else items), why=command.reason, key=key)
 
 
 def split_shown(history: Sequence[AuditEntry]) -> tuple[tuple[AuditEntry, ...], tuple[AuditEntry, ...]]:

@@ -272,8 +272,8 @@ def _what(e: AuditEntry) -> str:
         return f"agents changed: {items}" if items else "no agent changed"
     if e.action is AuditAction.ADOPT:
         return f"plan {items}" if items else "proposed plan"
-    if e.action is AuditAction.RELAUNCH:
-        return cell(e.agent or "?")
+    if e.action is AuditAction.RELAUNCH and e.agent:
+        return cell(e.agent)
     return items or "the plan"
 
 

@@ -20,10 +20,12 @@ from service.core.audit import (
     active_allowances,
     allow,
     allowance_for,
+    command_key,
     decode_allowances,
     decode_audit,
     encode_allowances,
     encode_audit,
+    entry_for,
     record,
     revoke_allowance,
     split_shown,
@@ -244,3 +246,39 @@ GOLDEN_CASES = {
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
 def test_golden(name):
     assert_golden(name, GOLDEN_CASES[name]())
+
+
+# --------------------------------------------------------------------------- commands into entries
+
+
+def _command(line):
+    from service.core.commands import parse_commands
+
+    return parse_commands(line)[0]
+
+
+@pytest.mark.parametrize(("line", "action", "agent", "pr", "items", "why"), [
+    ("/wavegate grant api a/ b/ — needed", AuditAction.GRANT, "api", None, ("a/", "b/"), "needed"),
+    ("/wavegate revoke api a/", AuditAction.REVOKE, "api", None, ("a/",), None),
+    ("/wavegate allow #31 — hotfix", AuditAction.ALLOWANCE, None, 31, (), "hotfix"),
+    ("/wavegate revoke #31", AuditAction.ALLOWANCE_REVOKED, None, 31, (), None),
+    ("/wavegate skip api web", AuditAction.SKIP, None, None, ("api", "web"), None),
+    ("/wavegate cancel — wrong plan", AuditAction.CANCEL, None, None, (), "wrong plan"),
+    ("/wavegate relaunch api", AuditAction.RELAUNCH, None, None, ("api",), None),
+    ("/wavegate adopt", AuditAction.ADOPT, None, None, (), None),
+])
+def test_entry_for_a_command(line, action, agent, pr, items, why):
+    entry = entry_for(_command(line), "alice", T0, command_key(7, 0))
+    assert (entry.action, entry.agent, entry.pr, entry.items, entry.why, entry.key) == (
+        action, agent, pr, items, why, "comment:7:0")
+
+
+@pytest.mark.parametrize("line", ["/wavegate refresh", "/wavegate frobnicate"])
+def test_no_entry_for_what_changes_nothing(line):
+    assert entry_for(_command(line), "alice", T0) is None
+
+
+def test_entry_for_records_what_really_changed():
+    entry = entry_for(_command("/wavegate grant api a/ b/"), "alice", T0, items=("b/",))
+    assert entry.items == ("b/",)
+    assert entry_for(_command("/wavegate allow"), "alice", T0, pr=12).pr == 12
