@@ -138,7 +138,8 @@ def worktrees_text(
             branch=code(o.branch), base=code(base), path=o.path, detail=o.detail)
         lines.append(f"- {code(o.agent)} (wave {o.wave}) {o.path}: {what}")
     for h in hooks:
-        lines.append(f"- {h.name} hook {h.path}: " + _HOOK_ACTION[h.action].format(line=code(hook_line)))
+        line = code(f'{hook_line} --hook {h.name} "$@" || exit 1')
+        lines.append(f"- {h.name} hook {h.path}: " + _HOOK_ACTION[h.action].format(line=line))
     created = [o for o in outcomes if o.action in {"created", "attached", "reused"}]
     if created:
         lines += ["", f"Each worktree has its dispatch prompt in {FLEET_DIR}/PROMPT.md; commits and pushes "
