@@ -4,7 +4,7 @@ git worktree each, held to the same territories as the App, without GitHub (docs
 Exit codes: 0 done, 1 refused (a commit, push or merge outside the rules, a worktree step
 refused), 2 usage error; ``guard --tool-input`` exits 2 to refuse an edit, as agent CLIs expect
 of a pre-tool hook. Imports stay inside the commands: ``guard`` runs on every commit and every
-agent edit, and must not pay for the App's modules (run it as ``python -m service.cli_local``).
+agent edit: its hooks run ``python -m service.local guard``, which starts without click.
 """
 
 from __future__ import annotations
@@ -135,22 +135,6 @@ def _parse_plan(plan_file: Path | None):
     sys.exit(2)
 
 
-def _guard_edit(target, source: str) -> None:
-    from .core.report_local import guard_refused, guard_unreadable
-    from .local import guard, hooks
-
-    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    try:
-        pending = hooks.parse(raw)
-    except hooks.HookInputError as error:
-        click.echo(guard_unreadable("the pending edit", str(error)), err=True, nl=False)
-        sys.exit(2)
-    result = guard.edit(target, pending, Path.cwd())
-    if result.refused:
-        click.echo(guard_refused(result), err=True, nl=False)
-        sys.exit(2)
-
-
 @click.command()
 @click.option("--plan", "plan_file", type=_FILE, help="The plan [default: the worktree's .wavegate/ snapshot].")
 @click.option("--agent", help="The agent [default: the worktree's agent].")
@@ -165,22 +149,22 @@ def guard(plan_file: Path | None, agent: str | None, config_file: Path | None, h
     """Refuse changes outside the agent's territory, naming each path and its owner: the staged
     changes (pre-commit hook), the commits being pushed (pre-push hook), or a coding agent's
     pending edit (--tool-input -). Exit 1 when a commit or push is refused, 2 when an edit is."""
-    from .core.report_local import guard_notice, guard_refused
     from .local import guard as local
     from .local.git import GitError
 
     target = _target(plan_file, agent, config_file)
-    if tool_input is not None:
-        _guard_edit(target, tool_input)
-        return
     try:
-        result = local.pushed(target, sys.stdin.read()) if hook == "pre-push" else local.staged(target)
-    except GitError as error:
-        raise click.ClickException(str(error)) from None
-    if result.refused:
-        click.echo(guard_refused(result), err=True, nl=False)
-        sys.exit(1)
-    click.echo(guard_notice(result), err=True, nl=False)
+        if tool_input is not None:
+            raw = sys.stdin.buffer.read() if tool_input == "-" else Path(tool_input).read_bytes()
+            code, text = local.verdict_for_edit(target, raw, Path.cwd())
+        else:
+            code, text = local.verdict_for_hook(target, hook, sys.stdin.read() if hook == "pre-push" else "")
+    except (GitError, OSError) as error:
+        from .core.report_local import guard_failed
+
+        code, text = (2 if tool_input is not None else 1), guard_failed(str(error))
+    click.echo(text, err=True, nl=False)
+    sys.exit(code)
 
 
 @click.command()

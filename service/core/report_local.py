@@ -224,6 +224,11 @@ def guard_unreadable(what: str, why: str) -> str:
             "check how `wavegate guard --tool-input -` is wired into the agent (docs/local-fleet.md).\n")
 
 
+def guard_failed(why: str) -> str:
+    """The guard could not decide (no fleet state, git failed …): the change is refused."""
+    return f"Wavegate refused this change: the territory check could not run: {why}\n"
+
+
 def not_a_fleet_worktree(start: str) -> str:
     """``wavegate guard`` without ``--plan``/``--agent`` outside a fleet worktree."""
     return (f"{start} is not inside a worktree made by `wavegate worktrees` (no {FLEET_DIR}/fleet.json "

@@ -99,3 +99,29 @@ def edit(target: Target, pending: PendingEdit, cwd: Path) -> GuardResult:
         if any(_within(path, other) for other in others if other != root):
             outside.append(str(path))
     return judge(target, "edit", inside, outside, fleet)
+
+
+def verdict_for_hook(target: Target, hook: str, refs: str = "") -> tuple[int, str]:
+    """Run as git's ``pre-commit`` or ``pre-push`` hook: ``(exit code, text for stderr)``; 1 and
+    the refusal when a path is outside the territory, else 0 and a notice (or nothing)."""
+    from ..core.report_local import guard_notice, guard_refused
+
+    result = pushed(target, refs) if hook == "pre-push" else staged(target)
+    if result.refused:
+        return 1, guard_refused(result)
+    return 0, guard_notice(result)
+
+
+def verdict_for_edit(target: Target, raw: bytes, cwd: Path) -> tuple[int, str]:
+    """Run as a coding agent's pre-tool hook on its JSON input: ``(exit code, text for
+    stderr)``; 2 and the reason (which the agent reads) when the edit is refused or its input
+    cannot be read, else 0 and nothing."""
+    from ..core.report_local import guard_refused, guard_unreadable
+    from .hooks import HookInputError, parse
+
+    try:
+        pending = parse(raw)
+    except HookInputError as error:
+        return 2, guard_unreadable("the pending edit", str(error))
+    result = edit(target, pending, cwd)
+    return (2, guard_refused(result)) if result.refused else (0, "")

@@ -42,9 +42,9 @@ class Fleet:
 
 
 def guard_command() -> str:
-    """The command the fleet's hooks run: this interpreter and the lean CLI module, so a commit
-    never pays for the App's imports."""
-    return f'"{sys.executable}" -m service.cli_local guard'
+    """The command the fleet's hooks run: this interpreter and the lean entry point
+    (``service/local/__main__.py``), so a commit never pays for the App's imports."""
+    return f'"{sys.executable}" -m service.local guard'
 
 
 def _hook_script(name: str) -> str:

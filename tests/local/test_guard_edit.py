@@ -157,8 +157,30 @@ def test_the_hook_command_itself_refuses_with_exit_2_and_the_reason_on_stderr(fl
     import sys
 
     tree = fleet.worktree("docs")
-    done = subprocess.run([sys.executable, "-m", "service.cli_local", "guard", "--tool-input", "-"], cwd=tree,
+    done = subprocess.run([sys.executable, "-m", "service.local", "guard", "--tool-input", "-"], cwd=tree,
                           input=recorded("codex-apply-patch-update.json", tree), capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stdout == ""
     assert "- src/api/auth.py: territory of `api`" in done.stderr
+
+
+def test_the_hook_entry_hands_other_forms_to_the_guard_command(fleet: Fleet):
+    import subprocess
+    import sys
+
+    edit = _write(fleet.repo / "docs" / "guide.md", fleet.repo)
+    argv = [sys.executable, "-m", "service.local", "guard", "--plan", str(fleet.plan), "--agent", "api",
+            "--tool-input", "-"]
+    done = subprocess.run(argv, cwd=fleet.repo, input=edit, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "- docs/guide.md: territory of `docs`" in done.stderr
+
+
+def test_the_hook_entry_refuses_outside_a_fleet_worktree(fleet: Fleet):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "service.local", "guard", "--tool-input", "-"]
+    done = subprocess.run(argv, cwd=fleet.repo, input="{}", capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("Wavegate refused this change: the territory check could not run:")

@@ -37,7 +37,7 @@ agents:
     territory: [README.md]
 ```""")
 CONFIG = RepoConfig()
-HOOK_LINE = '"/usr/bin/python3" -m service.cli_local guard'
+HOOK_LINE = '"/usr/bin/python3" -m service.local guard'
 
 
 def verdict(agent: str, *paths: str):
