@@ -31,11 +31,21 @@ def _fleet(issue_file: Path, repo: Path, into: Path | None, issue: int, config_f
         raise click.BadParameter(f"{repo} is not a git checkout: {error}", param_hint="--repo") from None
     config = _config(config_file)
     plan = _plan_or_exit(issue_file, config, _tracked_files(root))
-    branch = base or plan.base or git.text(root, "symbolic-ref", "--short", "HEAD")
+    branch = base or plan.base or _current_branch(root)
     if not git.ok(root, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}"):
         raise click.UsageError(unknown_base(branch))
     into = into or root.parent / f"{root.name}-wavegate-{issue}"
     return Fleet(root, into.resolve(), issue, branch, plan, config)
+
+
+def _current_branch(root: Path) -> str:
+    from .core.report_local import no_base_named
+    from .local import git
+
+    try:
+        return git.text(root, "symbolic-ref", "--short", "HEAD")
+    except git.GitError:
+        raise click.UsageError(no_base_named()) from None
 
 
 def _wave_agents(fleet, wave: int | None, default_open: bool):
@@ -109,7 +119,10 @@ def _target(plan_file: Path | None, agent: str | None, config_file: Path | None)
     except state.FleetStateError as error:
         if plan_file is None or agent is None:
             raise click.UsageError(str(error)) from None
-    root = found.root if found else git.toplevel(Path.cwd())
+    try:
+        root = found.root if found else git.toplevel(Path.cwd())
+    except git.GitError as error:
+        raise click.UsageError(f"{Path.cwd()} is not a git checkout: {error}") from None
     config = found.config if found else None
     if config_file is not None or config is None:
         from .cli import _config

@@ -296,6 +296,10 @@ def base_dirty(base: str, path: str) -> str:
     return f"the working tree {path} (on {base}) has uncommitted changes; commit or stash them first"
 
 
+def no_base_named() -> str:
+    return "the plan names no base and the checkout is on no branch (a detached HEAD); pass --base BRANCH"
+
+
 def unknown_base(base: str) -> str:
     return f"the base branch {base} does not exist in this repository"
 

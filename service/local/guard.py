@@ -66,7 +66,10 @@ def pushed(target: Target, refs: str) -> GuardResult:
         fields = line.split()
         if len(fields) != 4 or _is_zero(fields[1]):
             continue
-        exclude = [] if _is_zero(fields[3]) else [fields[3]]
+        # The remote's tip may be unknown here (pushed by someone else, not fetched): the base
+        # still bounds the commits, and git would then refuse the push as non-fast-forward.
+        known_remote = not _is_zero(fields[3]) and git.ok(target.root, "cat-file", "-e", f"{fields[3]}^{{commit}}")
+        exclude = [fields[3]] if known_remote else []
         if base_known:
             exclude.append(str(target.base))
         found += git.paths(target.root, "log", "--no-merges", "--format=", "--name-only", "--no-renames", "-z",
