@@ -20,6 +20,9 @@ from ..core.report_local import FLEET_DIR, not_a_fleet_worktree, stale_snapshot
 STATE_FILE = "fleet.json"
 PLAN_FILE = "plan.json"
 PROMPT_FILE = "PROMPT.md"
+# The repository settings a fleet uses (the guard's protected list and strict default, branch
+# names); the App's other settings (label, launching agents …) have no local meaning.
+CONFIG_FIELDS = ("protected", "strict", "branch_prefix")
 
 
 class FleetStateError(Exception):
@@ -56,7 +59,8 @@ def write(root: Path, agent: str, issue: int, base: str, plan: Plan, config: Rep
     """Write (or refresh) ``root/.wavegate/``: state, plan snapshot and dispatch prompt."""
     folder = root / FLEET_DIR
     folder.mkdir(exist_ok=True)
-    state = {"agent": agent, "issue": issue, "base": base, "plan_hash": plan_hash(plan), "config": asdict(config)}
+    settings = {key: getattr(config, key) for key in CONFIG_FIELDS}
+    state = {"agent": agent, "issue": issue, "base": base, "plan_hash": plan_hash(plan), "config": settings}
     (folder / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     (folder / PLAN_FILE).write_text(json.dumps(plan_to_json(plan), indent=1) + "\n", encoding="utf-8")
     (folder / PROMPT_FILE).write_text(prompt, encoding="utf-8")
@@ -81,7 +85,7 @@ def read(start: Path) -> FleetState:
     try:
         state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
         plan = plan_from_json(json.loads((folder / PLAN_FILE).read_text(encoding="utf-8")))
-        config = RepoConfig(**_tuples(state["config"]))
+        config = RepoConfig(**_tuples({key: state["config"][key] for key in CONFIG_FIELDS}))
         found = FleetState(root, state["agent"], int(state["issue"]), state["base"], plan, config)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise FleetStateError(f"{folder} cannot be read ({error}); run `wavegate worktrees` again") from None

@@ -184,3 +184,21 @@ def test_the_hook_entry_refuses_outside_a_fleet_worktree(fleet: Fleet):
     done = subprocess.run(argv, cwd=fleet.repo, input="{}", capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.startswith("Wavegate refused this change: the territory check could not run:")
+
+
+def test_the_settings_given_to_worktrees_reach_the_guard(tmp_path, git_env):
+    from .conftest import make_repo
+
+    made = make_repo(tmp_path)
+    settings = tmp_path / "wavegate.yml"
+    settings.write_text("protected: [setup.cfg]\nstrict: true\nbranch_prefix: fleet\n"
+                        "launch:\n  via: comment\n  comment: \"@agent\"\n")
+    created = made.wavegate("worktrees", made.plan, "--into", made.into, "--config", settings)
+    assert created.exit_code == 0, created.output
+    assert "new branch `fleet/1/api`" in created.output
+    tree = made.worktree("api")
+    for path, reason in (("setup.cfg", "protected by the repository settings"),
+                         ("Makefile", "no agent owns it, and the plan is strict")):
+        result = made.wavegate("guard", "--tool-input", "-", cwd=tree, stdin=_write(tree / path, tree))
+        assert result.exit_code == 2, result.output
+        assert f"- {path}: {reason}" in result.output
