@@ -9,8 +9,8 @@
    path the agent's own (accepted), and paths spread over every territory (refused). With the
    floors: ``python -c pass`` and ``git diff --cached`` alone.
 
-Wall-clock times in ms, median (min–max) of alternated repeats; the machine is shared, so the
-load average is recorded.
+Wall-clock times in ms, median (min–max) of alternated repeats, and the CPU time of the accepted
+guard's process tree (less sensitive to a shared machine's load, which is recorded too).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -67,10 +68,19 @@ def make_repo(root: Path, agents: int, env: dict) -> Path:
     return repo
 
 
-def _timed(argv: list[str], env: dict, cwd: Path, ok: tuple[int, ...] = (0,)) -> float:
+def _cpu_children_ms() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def _timed(argv: list[str], env: dict, cwd: Path, ok: tuple[int, ...] = (0,), cpu: list | None = None) -> float:
+    """Wall-clock ms of one run of ``argv``; its CPU ms (the whole process tree) go to ``cpu``."""
+    before = _cpu_children_ms()
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=False)
     elapsed = (time.perf_counter() - started) * 1000
+    if cpu is not None:
+        cpu.append(_cpu_children_ms() - before)
     if done.returncode not in ok:
         raise RuntimeError(f"{argv[:4]} exited {done.returncode}: {done.stderr.decode()[-400:]}")
     return elapsed
@@ -130,9 +140,10 @@ def bench_guard(root: Path, agents: int, paths: int, repeats: int) -> dict:
     own, spread = into / "svc000", into / "svc001"
     _stage(own, [f"services/svc000/m{j // 100}/f{j}.py" for j in range(paths)], env)
     _stage(spread, [f"services/svc{j % agents:03d}/n{j // agents}.py" for j in range(paths)], env)
-    samples: dict[str, list[float]] = {"accepted": [], "refused": [], "python_start": [], "git_diff": []}
+    samples: dict[str, list[float]] = {"accepted": [], "refused": [], "python_start": [], "git_diff": [],
+                                       "accepted_cpu": []}
     for _ in range(repeats):
-        samples["accepted"].append(_timed(["sh", hook_path], env, own))
+        samples["accepted"].append(_timed(["sh", hook_path], env, own, cpu=samples["accepted_cpu"]))
         samples["refused"].append(_timed(["sh", hook_path], env, spread, ok=(1,)))
         samples["python_start"].append(_timed([sys.executable, "-c", "pass"], env, own))
         samples["git_diff"].append(_timed(["git", "diff", "--cached", "--name-only", "-z", "--no-renames"], env, own))
@@ -167,6 +178,7 @@ def rows(result: dict) -> list[tuple[str, str, str]]:
          f"{mmm(w['wavegate_ms'])} / {mmm(w['bare_git_ms'])} = {w['ratio_median']}×"),
         ("6 local", f"guard, {g['staged_paths']:,} staged × {g['agents']} agents, ms (accepted / refused)",
          f"{mmm(g['accepted_ms'])} / {mmm(g['refused_ms'])}; target < {g['target_ms']}"),
+        ("6 local", "guard accepted, CPU ms of the hook's process tree", mmm(g["accepted_cpu_ms"])),
         ("6 local", "guard floors, ms: python start-up / git diff --cached",
          f"{mmm(g['python_start_ms'])} / {mmm(g['git_diff_ms'])}"),
     ]
