@@ -112,3 +112,5 @@ def prompt(issue: Path, agent: str, number: int, config_file: Path | None) -> No
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+from .cli_local import LOCAL_COMMANDS  # noqa: E402, I001  (the local fleet: worktrees, guard, merge)
+for _command in LOCAL_COMMANDS: main.add_command(_command)  # noqa: E701
