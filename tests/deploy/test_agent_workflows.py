@@ -144,6 +144,14 @@ def steps(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------ the shipped files
 
 
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_the_run_is_named_after_the_agent_and_its_branch(name):
+    # A dispatched run's head_branch is the dispatch ref (the default branch); its display_title
+    # (the run-name) is where a run whose id was never recorded is recognised as the agent's.
+    run_name = load(name)["run-name"]
+    assert "${{ inputs.agent }}" in run_name and "${{ inputs.branch }}" in run_name
+
+
 def test_the_three_agent_workflows_are_shipped():
     assert {p.name for p in AGENTS.glob("*.yml")} == SHIPPED
 
