@@ -435,3 +435,22 @@ def test_pushing_with_nothing_to_commit_succeeds_and_changes_nothing(fake_gh, ch
     result = _run(_script(SHARED_STEPS[2]), {**fake_gh, **PUSH}, cwd=work)
     assert result.returncode == 0, result.stderr
     assert _git("rev-parse", "wavegate/3/api", cwd=origin) == before
+
+
+def test_the_shell_agent_runs_the_command_in_the_checkout_with_the_prompt_file(fake_gh, tmp_path):
+    script = steps(load("shell-agent.yml"))["Run the agent command"]["run"]
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("do the api\n")
+    env = {**fake_gh, "WAVEGATE_PROMPT_FILE": str(prompt), "WAVEGATE_AGENT": "api",
+           "WAVEGATE_AGENT_COMMAND": '{ cat "$WAVEGATE_PROMPT_FILE"; echo "$WAVEGATE_AGENT"; } > out; false | true'}
+    result = _run(script, env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out").read_text() == "do the api\napi\n"
+    failing = _run(script, {**env, "WAVEGATE_AGENT_COMMAND": "true | false; echo after > after"}, cwd=tmp_path)
+    assert failing.returncode != 0 and not (tmp_path / "after").exists(), "a failing agent fails the run"
+
+
+def test_the_shell_agent_without_a_command_says_what_to_set(fake_gh, tmp_path):
+    script = steps(load("shell-agent.yml"))["Run the agent command"]["run"]
+    result = _run(script, {**fake_gh, "WAVEGATE_AGENT_COMMAND": ""}, cwd=tmp_path)
+    assert result.returncode == 1 and "Set the repository variable WAVEGATE_AGENT_COMMAND" in result.stdout
