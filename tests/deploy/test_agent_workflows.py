@@ -442,7 +442,7 @@ def test_the_shell_agent_runs_the_command_in_the_checkout_with_the_prompt_file(f
     prompt = tmp_path / "prompt.md"
     prompt.write_text("do the api\n")
     env = {**fake_gh, "WAVEGATE_PROMPT_FILE": str(prompt), "WAVEGATE_AGENT": "api",
-           "WAVEGATE_AGENT_COMMAND": '{ cat "$WAVEGATE_PROMPT_FILE"; echo "$WAVEGATE_AGENT"; } > out; false | true'}
+           "WAVEGATE_AGENT_COMMAND": '{ cat "$WAVEGATE_PROMPT_FILE"; echo "$WAVEGATE_AGENT"; } > out'}
     result = _run(script, env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out").read_text() == "do the api\napi\n"
