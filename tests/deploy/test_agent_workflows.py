@@ -134,7 +134,18 @@ def workflow_problems(doc: dict[str, Any]) -> list[str]:
     for job in doc.get("jobs", {}).values():
         for step in job.get("steps", []):
             problems += _step_problems(step)
+    if "secrets." in json.dumps(_without_step_inputs(doc)):
+        problems.append("a secret is used outside a step's `with` or `env` (run names and groups are shown)")
     return problems
+
+
+def _without_step_inputs(doc: dict[str, Any]) -> dict[str, Any]:
+    bare = copy.deepcopy(doc)
+    for job in bare.get("jobs", {}).values():
+        for step in job.get("steps", []):
+            step.pop("with", None)
+            step.pop("env", None)
+    return bare
 
 
 def steps(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -245,6 +256,7 @@ MUTATIONS = {
         run="curl -H 'Authorization: ${{ secrets.X }}' x"),
     "the token echoed": lambda d: _step(d, SHARED_STEPS[2]).update(run='echo "token: $GH_TOKEN"'),
     "the token printed in braces": lambda d: _step(d, SHARED_STEPS[0]).update(run='printf %s "${GH_TOKEN}"'),
+    "a secret in the run's name": lambda d: d.update({"run-name": "${{ secrets.ANTHROPIC_API_KEY }}"}),
     "commands traced": lambda d: _step(d, SHARED_STEPS[2]).update(run="set -euxo pipefail\ngit push"),
     "a misspelt checkout input": lambda d: _step(d, SHARED_STEPS[1])["with"].update(persist_credentials=False),
 }
