@@ -1,7 +1,8 @@
 """JSON bodies of REST responses and webhook payloads, built from GitHub's published examples.
 
-Every object starts as a deep copy of an example from ``github-fixtures`` (so it carries every field
-the schemas require), its URLs are re-pointed at the emulator, and real values are filled in.
+Every object starts as a deep copy of one of GitHub's published examples (so it carries every field
+the schemas require; the examples are package data in ``emulator/github/``, whose ``SOURCES.json``
+names each file's origin and licence), its URLs are re-pointed at the emulator, and real values are filled in.
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ import calendar
 import copy
 import functools
 import json
-import os
 import time
 from pathlib import Path
 
 from .state import App, Installation, Repo, State, now_iso
 
-# GitHub's recorded payloads: EMULATOR_FIXTURES, else WAVEGATE_SHARED's github-fixtures, else the
-# ``shared`` folder beside the checkout.
-FIXTURES = Path(os.environ.get("EMULATOR_FIXTURES")
-                or Path(os.environ.get("WAVEGATE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
-                / "github-fixtures")
+# GitHub's recorded payloads, installed with the package (pyproject package-data)
+FIXTURES = Path(__file__).resolve().parent / "github"
 GITHUB_HOSTS = ("https://api.github.com", "https://uploads.github.com", "https://github.com")
 
 
