@@ -21,7 +21,8 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from . import admin, api_apps, api_checks, api_issues, api_pulls, api_repos
+from . import admin, api_actions, api_apps, api_checks, api_issues, api_pulls, api_repos
+from .agents import ScriptedAgents
 from .auth import AuthError, authenticate, expire_token, first_use
 from .core import Emulator
 from .faults import Faults
@@ -165,7 +166,9 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
     api_issues.register(app, emu)
     api_pulls.register(app, emu)
     api_checks.register(app, emu)
+    api_actions.register(app, emu)
     admin.register(app, emu)
+    emu.agents = ScriptedAgents(emu, app)
     app.extensions["emulator"] = emu
     return app, emu
 

@@ -73,11 +73,13 @@ def merge(base: dict, addition: dict) -> dict:
 
 
 def trim(full: dict, wanted: list[tuple[str, str]], additions: dict) -> dict:
-    """The trimmed description: ``full``'s header, the ``wanted`` operations, their components."""
+    """The trimmed description: ``full``'s header, the ``wanted`` operations and the components
+    they reach, with ``additions`` (``{"paths": ..., "components": ...}``) merged in first."""
     paths = merge(pick_paths(full["paths"], wanted), additions.get("paths", {}))
+    components = merge(full["components"], additions.get("components", {}))
     doc = {key: full[key] for key in ("openapi", "info", "servers", "externalDocs") if key in full}
     doc["paths"] = dict(sorted(paths.items()))
-    doc["components"] = merge(reached_components(full["components"], paths), additions.get("components", {}))
+    doc["components"] = reached_components(components, paths)
     return doc
 
 
