@@ -25,7 +25,7 @@ def show_failed_processes(stack: Stack, out: Transcript) -> None:
         how = f"exited with code {exit_code}" if exit_code is not None else "logged an error"
         out.say("demo", f"{name} {how}; the last lines of its log:")
         for line in stack.log_tail(name):
-            print(f"    {line}")
+            print(f"    {line}", flush=True)
         out.say("demo", f"full log: {stack.log_path(name)}")
 
 

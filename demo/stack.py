@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github
 
+from service.settings import DEFAULT_REDIS_URL
+
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = 4242
 APP_SLUG = "wavegate"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOG_TAIL_LINES = 20
 TRACEBACK = "Traceback (most recent call last)"
 
