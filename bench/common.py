@@ -10,10 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from demo.stack import redis_url_for
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("WAVEGATE_SHARED") or ROOT.parent / "shared")
-FIXTURES = SHARED / "github-fixtures"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+FIXTURES = ROOT / "tests" / "github"  # GitHub's recorded webhook bodies (tests/github/SOURCES.json)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL") or redis_url_for(15)  # the server REDIS_URL names, database 15
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

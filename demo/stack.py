@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import requests
@@ -22,9 +23,24 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github
 
+from service.settings import DEFAULT_REDIS_URL
+
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = 4242
 APP_SLUG = "wavegate"
+LOG_TAIL_LINES = 20
+TRACEBACK = "Traceback (most recent call last)"
+
+
+def redis_url_for(db: int | None = None) -> str:
+    """``$REDIS_URL`` (default ``redis://127.0.0.1:6379/0``), with its database replaced by ``db``
+    when given: the one Redis setting, from which the demo (the URL's own database), the test
+    suites and the benchmarks (their own database numbers) derive theirs."""
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    if db is None:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def free_port() -> int:
@@ -56,7 +72,7 @@ class Stack:
     """A running local installation. Use as a context manager; ``stop()`` is idempotent."""
 
     workdir: Path
-    redis_url: str = "redis://127.0.0.1:6379/9"
+    redis_url: str = field(default_factory=redis_url_for)
     web_workers: int = 2
     web_server: str = "granian"
     rq_workers: int = 1
@@ -66,6 +82,7 @@ class Stack:
     webhook_secret: str = ""
     private_key_pem: str = ""
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    exited: dict[str, int] = field(default_factory=dict)  # processes that ended on their own: exit code
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> Stack:
@@ -164,6 +181,8 @@ class Stack:
 
     def _terminate(self, name: str) -> None:
         proc = self.procs.pop(name, None)
+        if proc is not None and proc.poll() is not None:
+            self.exited[name] = proc.returncode
         if proc is None or proc.poll() is not None:
             return
         try:
@@ -175,6 +194,24 @@ class Stack:
                 proc.wait(5)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
+
+    # ------------------------------------------------------------------ diagnosis
+    def log_path(self, name: str) -> Path:
+        """The file where process ``name`` (``emulator``, ``web``, ``worker-0``...) writes its output."""
+        return self.workdir / "logs" / f"{name}.log"
+
+    def log_tail(self, name: str, lines: int = LOG_TAIL_LINES) -> list[str]:
+        """The last ``lines`` lines process ``name`` wrote (none when it wrote nothing)."""
+        path = self.log_path(name)
+        return path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+
+    def failed_processes(self) -> list[str]:
+        """Processes that died (still running or already stopped) or logged a Python traceback, such
+        as the emulator answering 500: the logs a user needs when something went wrong."""
+        dead = set(self.exited) | {n for n, p in self.procs.items() if p.poll() is not None}
+        logs = sorted((self.workdir / "logs").glob("*.log")) if (self.workdir / "logs").is_dir() else []
+        broken = {p.stem for p in logs if TRACEBACK in p.read_text(errors="replace")}
+        return sorted(dead | broken)
 
     # ------------------------------------------------------------------ GitHub side
     def _make_app_key(self) -> None:

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, redirect, request
 
+from .agents import parse_config
 from .core import Emulator
 from .gitrepo import GitRepo, Signature
 from .rest import ApiError, answer, json_body, not_found
 from .state import DEFAULT_EVENTS, DEFAULT_PERMISSIONS, App, Installation, Repo, now_iso
+from .workflows import advance
 
 PREFIX = "/_emulator"
 
@@ -166,9 +169,41 @@ def register(app: Flask, emu: Emulator) -> None:
 
     @app.post(f"{PREFIX}/webhooks/drain")
     def drain():
+        # scripted agents first: their runs and pushes cause more deliveries
         body = json_body()
-        ok = emu.sender.drain(float(body.get("timeout", 10)))
+        timeout = float(body.get("timeout", 10))
+        started = time.monotonic()
+        ok = emu.agents.wait(timeout) and emu.sender.drain(max(0.0, timeout - (time.monotonic() - started)))
         return answer({"drained": ok}, 200 if ok else 504)
+
+    # -- scripted agents and workflow runs -------------------------------------------------------
+    @app.put(f"{PREFIX}/repos/<owner>/<name>/agents")
+    def set_agents(owner, name):
+        config = parse_config(json_body())
+        with st.lock:
+            if f"{owner}/{name}" not in st.repos:
+                raise not_found()
+            emu.agents.settings[f"{owner}/{name}"] = config
+        return answer(config)
+
+    @app.get(f"{PREFIX}/repos/<owner>/<name>/agents")
+    def agents_log(owner, name):
+        full = f"{owner}/{name}"
+        return answer({"settings": emu.agents.settings.get(full), "runs": emu.agents.log.get(full, [])})
+
+    @app.patch(f"{PREFIX}/repos/<owner>/<name>/actions/runs/<int:run_id>")
+    def move_run(owner, name, run_id):
+        body = json_body()
+        with st.lock:
+            repo = st.repos.get(f"{owner}/{name}")
+            run = repo.workflow_runs.get(run_id) if repo else None
+            if run is None:
+                raise not_found()
+            try:
+                advance(emu, repo, run, body.get("status"), body.get("conclusion"))
+            except ValueError as exc:
+                raise ApiError(422, str(exc)) from exc
+            return answer(pl.workflow_run(repo, run))
 
     # -- merge queue ----------------------------------------------------------------------------
     @app.post(f"{PREFIX}/repos/<owner>/<name>/merge-queue")

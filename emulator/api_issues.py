@@ -243,6 +243,28 @@ def register(app: Flask, emu: Emulator) -> None:
             del repo.comments[cid]
         return answer(None, 204)
 
+    @app.post("/repos/<owner>/<name>/issues/<int:number>/assignees")
+    def add_assignees(owner, name, number):
+        repo = emu.repo(owner, name, "read", permission="issues")
+        body = json_body()
+        assignment = agent_assignment(body, emu.actor, repo)
+        logins = body.get("assignees") or []
+        if not isinstance(logins, list) or not all(isinstance(x, str) for x in logins):
+            raise ApiError(422, "Invalid request.\n\nFor 'properties/assignees', it is not an array of strings.")
+        with st.lock:
+            issue = get_issue(repo, number)
+            current = issue.setdefault("assignees", [])
+            # GitHub silently ignores people without access; the coding agent needs an agent_assignment
+            for login in logins:
+                allowed = st.role(login, repo.full_name) or (assignment is not None and login in CODING_AGENTS)
+                if allowed and login not in current:
+                    current.append(login)
+                    issue["updated_at"] = now_iso()
+                    emit_issue(repo, issue, "assigned", {"assignee": pl.user(login)})
+            if assignment is not None:
+                issue["agent_assignment"] = assignment
+        return answer(pl.issue(repo, issue), 201)
+
     @app.post("/repos/<owner>/<name>/issues/comments/<int:cid>/reactions")
     def add_reaction(owner, name, cid):
         repo = emu.repo(owner, name, "read", permission="issues")
@@ -260,6 +282,32 @@ def register(app: Flask, emu: Emulator) -> None:
             r = {"id": st.next_id(), "user": login, "content": content, "created_at": now_iso()}
             repo.reactions.setdefault(("comment", cid), []).append(r)
         return answer(_reaction(pl, r), 201)
+
+
+# the logins GitHub's coding agent is assigned under (REST and GraphQL spellings)
+CODING_AGENTS = ("copilot-swe-agent[bot]", "Copilot")
+AGENT_ASSIGNMENT_FIELDS = ("target_repo", "base_branch", "custom_instructions", "custom_agent", "model")
+
+
+def agent_assignment(body: dict, actor, repo) -> dict | None:
+    """The request's ``agent_assignment`` (GitHub changelog, 2025-12-03), checked; None when absent.
+
+    GitHub starts its coding agent only for a user token: an installation token gets 403
+    "Resource not accessible by integration". Unknown or non-string fields and a missing
+    ``base_branch`` give 422."""
+    value = body.get("agent_assignment")
+    if value is None:
+        return None
+    if actor.kind != "user":
+        raise ApiError(403, "Resource not accessible by integration")
+    if not isinstance(value, dict) or any(k not in AGENT_ASSIGNMENT_FIELDS or not isinstance(v, str)
+                                          for k, v in value.items()):
+        raise ApiError(422, "Invalid request.\n\nFor 'properties/agent_assignment', fields must be strings among "
+                       + ", ".join(AGENT_ASSIGNMENT_FIELDS) + ".")
+    branch = value.get("base_branch")
+    if branch and repo.git.ref_sha(f"refs/heads/{branch}") is None:
+        raise ApiError(422, f"base_branch {branch!r} does not exist")
+    return dict(value)
 
 
 def _reaction(pl, r: dict) -> dict:

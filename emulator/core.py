@@ -29,6 +29,7 @@ class Emulator:
         self.request_seq = 0
         self.rate: dict[str, int] = {}
         self.faults = None  # set by server
+        self.agents = None  # scripted agents, set by server
 
     # -- access ---------------------------------------------------------------------------------
     @property

@@ -1,7 +1,8 @@
 """JSON bodies of REST responses and webhook payloads, built from GitHub's published examples.
 
-Every object starts as a deep copy of an example from ``github-fixtures`` (so it carries every field
-the schemas require), its URLs are re-pointed at the emulator, and real values are filled in.
+Every object starts as a deep copy of one of GitHub's published examples (so it carries every field
+the schemas require; the examples are package data in ``emulator/github/``, whose ``SOURCES.json``
+names each file's origin and licence), its URLs are re-pointed at the emulator, and real values are filled in.
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ import calendar
 import copy
 import functools
 import json
-import os
 import time
 from pathlib import Path
 
 from .state import App, Installation, Repo, State, now_iso
 
-# GitHub's recorded payloads: EMULATOR_FIXTURES, else WAVEGATE_SHARED's github-fixtures, else the
-# ``shared`` folder beside the checkout.
-FIXTURES = Path(os.environ.get("EMULATOR_FIXTURES")
-                or Path(os.environ.get("WAVEGATE_SHARED") or Path(__file__).resolve().parents[2] / "shared")
-                / "github-fixtures")
+# GitHub's recorded payloads, installed with the package (pyproject package-data)
+FIXTURES = Path(__file__).resolve().parent / "github"
 GITHUB_HOSTS = ("https://api.github.com", "https://uploads.github.com", "https://github.com")
 
 
@@ -227,7 +224,7 @@ class Payloads:
             "id": issue["id"], "node_id": node_id("Issue", issue["id"]), "number": n,
             "title": issue["title"], "body": issue["body"], "state": issue["state"],
             "state_reason": issue.get("state_reason"), "user": self.user(issue["user"]),
-            "labels": [self.label(repo, name) for name in issue["labels"]], "assignee": None, "assignees": [],
+            "labels": [self.label(repo, name) for name in issue["labels"]], **self._assignees(issue),
             "milestone": None, "locked": False, "active_lock_reason": None,
             "comments": sum(1 for c in repo.comments.values() if c["issue"] == n),
             "closed_at": issue["closed_at"], "created_at": issue["created_at"], "updated_at": issue["updated_at"],
@@ -244,6 +241,10 @@ class Payloads:
         else:
             out.pop("pull_request", None)
         return out
+
+    def _assignees(self, issue: dict) -> dict:
+        logins = issue.get("assignees", [])
+        return {"assignee": self.user(logins[0]) if logins else None, "assignees": [self.user(x) for x in logins]}
 
     def _reactions(self, repo: Repo, key, tmpl) -> dict:
         counts = {"+1": 0, "-1": 0, "laugh": 0, "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0}
@@ -269,7 +270,7 @@ class Payloads:
             "body": issue["body"], "labels": [self.label(repo, name) for name in issue["labels"]],
             "milestone": None, "active_lock_reason": None, "created_at": issue["created_at"],
             "updated_at": issue["updated_at"], "closed_at": issue["closed_at"], "merged_at": pr["merged_at"],
-            "merge_commit_sha": pr.get("merge_commit_sha"), "assignee": None, "assignees": [],
+            "merge_commit_sha": pr.get("merge_commit_sha"), **self._assignees(issue),
             "requested_reviewers": [], "requested_teams": [],
             "head": self._branch_ref(repo, pr["head_ref"], pr["head_sha"], tmpl["head"], kind),
             "base": self._branch_ref(repo, pr["base_ref"], pr["base_sha"], tmpl["base"], kind),
@@ -386,6 +387,47 @@ class Payloads:
         else:
             values["check_suite"] = {"id": suite["id"]}
         return overlay(tmpl, values, strict=kind == "webhook")
+
+    # -- actions --------------------------------------------------------------------------------
+    def workflow(self, repo: Repo, wf: dict) -> dict:
+        """workflow JSON (the ``workflow`` of a ``workflow_run`` webhook; REST's ``workflow``)."""
+        tmpl = webhook_template("workflow_run", "requested", "workflow")
+        return overlay(tmpl, {
+            "id": wf["id"], "node_id": node_id("Workflow", wf["id"]), "name": wf["name"], "path": wf["path"],
+            "state": "active", "created_at": wf["created_at"], "updated_at": wf["created_at"],
+            "url": f"{self.base}/repos/{repo.full_name}/actions/workflows/{wf['id']}",
+            "html_url": f"{self.base}/{repo.full_name}/blob/{repo.default_branch}/{wf['path']}",
+            "badge_url": f"{self.base}/{repo.full_name}/workflows/{wf['name']}/badge.svg",
+        }, strict=True)
+
+    def workflow_run(self, repo: Repo, run: dict) -> dict:
+        """workflow-run JSON, the same for REST answers and ``workflow_run`` webhooks (the webhook
+        schema allows no field the REST one lacks)."""
+        tmpl = _replace_strings(webhook_template("workflow_run", "requested", "workflow_run"), host_pairs(self.base))
+        api, rid = f"{self.base}/repos/{repo.full_name}/actions/runs/{run['id']}", run["id"]
+        info = repo.git.commit_info(run["head_sha"])
+        lite = overlay(tmpl["repository"], self.repo(repo, "pr"), strict=True)
+        return overlay(tmpl, {
+            "id": rid, "node_id": node_id("WorkflowRun", rid), "name": run["name"],
+            "display_title": run["display_title"], "path": run["path"], "event": "workflow_dispatch",
+            "head_branch": run["head_branch"], "head_sha": run["head_sha"], "run_number": run["run_number"],
+            "run_attempt": 1, "status": run["status"], "conclusion": run["conclusion"],
+            "workflow_id": run["workflow_id"], "check_suite_id": run["check_suite_id"],
+            "check_suite_node_id": node_id("CheckSuite", run["check_suite_id"]),
+            "url": api, "html_url": f"{self.base}/{repo.full_name}/actions/runs/{rid}",
+            "jobs_url": f"{api}/jobs", "logs_url": f"{api}/logs", "artifacts_url": f"{api}/artifacts",
+            "cancel_url": f"{api}/cancel", "rerun_url": f"{api}/rerun", "previous_attempt_url": None,
+            "check_suite_url": f"{self.base}/repos/{repo.full_name}/check-suites/{run['check_suite_id']}",
+            "workflow_url": f"{self.base}/repos/{repo.full_name}/actions/workflows/{run['workflow_id']}",
+            "created_at": run["created_at"], "updated_at": run["updated_at"], "run_started_at": run["created_at"],
+            "actor": self.user(run["actor"]), "triggering_actor": self.user(run["actor"]), "pull_requests": [],
+            "head_commit": {
+                "id": info["sha"], "tree_id": info["tree"], "message": info["message"],
+                "timestamp": _z(info["committer"]["date"]),
+                "author": {"name": info["author"]["name"], "email": info["author"]["email"]},
+                "committer": {"name": info["committer"]["name"], "email": info["committer"]["email"]}},
+            "repository": lite, "head_repository": lite,
+        }, strict=True)
 
     # -- commits --------------------------------------------------------------------------------
     def git_commit(self, repo: Repo, sha: str) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import socket
 import threading
 import time
@@ -20,7 +21,8 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from . import admin, api_apps, api_checks, api_issues, api_pulls, api_repos
+from . import admin, api_actions, api_apps, api_checks, api_issues, api_pulls, api_repos
+from .agents import ScriptedAgents
 from .auth import AuthError, authenticate, expire_token, first_use
 from .core import Emulator
 from .faults import Faults
@@ -29,6 +31,11 @@ from .rest import DOCS, ApiError, answer
 from .state import State
 
 RATE_LIMIT = 5000
+# routes that are the emulator's own (admin controls, the App-manifest form), not GitHub's REST API
+OWN_ROUTES = ("/_emulator", "/settings/apps/new", "/static/")
+# GitHub still answers the old ref listing (PyGithub's ``get_git_refs`` calls it), but its OpenAPI
+# description documents only ``git/matching-refs``; these routes are served and not described.
+UNDESCRIBED = {("GET", "/repos/{}/{}/git/refs"), ("GET", "/repos/{}/{}/git/refs/{}")}
 UNLOCKED = ("/_emulator/webhooks/drain",)
 SECONDARY_MESSAGE = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 
@@ -159,9 +166,26 @@ def create_app(state: State | None = None) -> tuple[Flask, Emulator]:
     api_issues.register(app, emu)
     api_pulls.register(app, emu)
     api_checks.register(app, emu)
+    api_actions.register(app, emu)
     admin.register(app, emu)
+    emu.agents = ScriptedAgents(emu, app)
     app.extensions["emulator"] = emu
     return app, emu
+
+
+def github_operations(app: Flask) -> list[tuple[str, str]]:
+    """Every GitHub REST operation ``app`` serves, as sorted ``(METHOD, path)`` pairs in OpenAPI's
+    template style with every parameter written ``{}`` (``/repos/{}/{}/pulls/{}``); a route ending in
+    ``/`` (an empty ``path`` or ``ref``) is the same operation as its ``{}`` form. ``UNDESCRIBED``
+    routes are left out."""
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(OWN_ROUTES):
+            continue
+        path = re.sub(r"<[^>]+>", "{}", rule.rule)
+        path = path + "{}" if path.endswith("/") else path
+        out.update((method, path) for method in rule.methods - {"HEAD", "OPTIONS"})
+    return sorted(out - UNDESCRIBED)
 
 
 @dataclass

@@ -93,6 +93,8 @@ class Repo:
     queue: list[dict] = field(default_factory=list)  # merge queue entries
     merge_order: list[int] = field(default_factory=list)
     reactions: dict[tuple, list] = field(default_factory=dict)  # ("issue"|"comment", id) -> reactions
+    workflows: dict[str, dict] = field(default_factory=dict)  # ".github/workflows/<file>" -> workflow
+    workflow_runs: dict[int, dict] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:

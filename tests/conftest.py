@@ -1,18 +1,9 @@
-"""Shared test paths. ``SHARED`` is the project's reference data (GitHub's fixtures, the cases):
-the folder named by ``WAVEGATE_SHARED``, else ``shared`` beside the checkout."""
+"""Shared test paths: GitHub's recorded data the tests use (``tests/github/``: webhook examples and
+their schemas, REST examples, the trimmed OpenAPI description; ``SOURCES.json`` names each file's
+origin and licence) and the plan cases (``tests/fixtures/cases/``)."""
 
-import os
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("WAVEGATE_SHARED") or ROOT.parent / "shared")
-FIXTURES = SHARED / "github-fixtures"
-CASES = SHARED / "cases"
-
-
-def pytest_sessionstart(session):
-    if not FIXTURES.is_dir():
-        pytest.exit(f"GitHub's fixtures are not at {FIXTURES}: put the `shared` folder beside the "
-                    "checkout, or set WAVEGATE_SHARED to it", returncode=2)
+FIXTURES = ROOT / "tests" / "github"
+CASES = ROOT / "tests" / "fixtures" / "cases"

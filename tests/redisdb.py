@@ -1,15 +1,19 @@
-"""Where the test suites find Redis: 127.0.0.1 on ``WAVEGATE_TEST_REDIS_PORT`` (default 6379).
-Each suite owns one database number (README: 9 demo, 10 e2e, 11 app, 12 deploy, 13–14
-reliability and hostile, 15 bench) and flushes it; another port lets two runs share a machine."""
+"""Where the test suites find Redis: the server ``REDIS_URL`` names (default 127.0.0.1:6379), each
+suite on its own database number, which it flushes (README: 10 e2e, 11 app, 12 deploy, 13–14
+reliability and hostile, 15 bench). ``WAVEGATE_TEST_REDIS_PORT``, when set, still replaces the port."""
 
 import os
 
-PORT = int(os.environ.get("WAVEGATE_TEST_REDIS_PORT", "6379"))
+from demo.stack import redis_url_for
 
 
 def redis_url(db: int, port: int | None = None) -> str:
-    """``redis://127.0.0.1:<port>/<db>``; ``port`` defaults to the suite's server."""
-    return f"redis://127.0.0.1:{PORT if port is None else port}/{db}"
+    """``REDIS_URL`` with database ``db``; ``port`` (a server a test started itself) gives
+    ``redis://127.0.0.1:<port>/<db>`` instead."""
+    alias = os.environ.get("WAVEGATE_TEST_REDIS_PORT")
+    if port is None and not alias:
+        return redis_url_for(db)
+    return f"redis://127.0.0.1:{port or alias}/{db}"
 
 
 def fields(conn, key) -> list[tuple[bytes | None, bytes]]:

@@ -1,5 +1,5 @@
 """``service.github`` against HTTP mocked with ``responses``, bodies from GitHub's published
-examples (../shared/github-fixtures/rest/). Each test asserts the exact request list, so a hidden
+examples (tests/github/rest/). Each test asserts the exact request list, so a hidden
 lazy GET or a missing page shows up."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every user-facing text, pinned by golden files (``UPDATE_GOLDEN=1`` rewrites them), plus the
-behaviour the cases in ../shared/cases expect and GitHub's size limits."""
+behaviour the cases in tests/fixtures/cases expect and GitHub's size limits."""
 
 from __future__ import annotations
 

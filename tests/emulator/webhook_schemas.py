@@ -1,4 +1,4 @@
-"""Validate webhook bodies against the octokit/webhooks JSON Schemas in github-fixtures/webhooks/_schemas.
+"""Validate webhook bodies against the octokit/webhooks JSON Schemas in tests/github/webhooks/_schemas.
 
 Every schema file is loaded into one ``referencing.Registry`` keyed by its ``$id`` (event schemas use
 ``<event>$<action>`` ids, shared ones ``common/<name>.schema.json``). ``validate_webhook(event, body)``
