@@ -104,8 +104,9 @@ async def _read_capped(protocol: Any, cap: int) -> bytes:
 
 
 def wsgi_environ(scope: Any, body: bytes) -> dict[str, Any]:
-    """The PEP 3333 environ of an RSGI ``scope`` with ``body`` as ``wsgi.input``. Repeated headers
-    are joined with ``,`` (``;`` for ``Cookie``), as HTTP allows."""
+    """The PEP 3333 environ of an RSGI ``scope`` with ``body`` as ``wsgi.input`` (complete, so
+    ``wsgi.input_terminated``: Werkzeug reads a body without ``Content-Length`` to its end). Repeated
+    headers are joined with ``,`` (``;`` for ``Cookie``), as HTTP allows."""
     server_host, _, server_port = scope.server.rpartition(":")
     client_host, _, client_port = scope.client.rpartition(":")
     environ: dict[str, Any] = {
@@ -113,7 +114,7 @@ def wsgi_environ(scope: Any, body: bytes) -> dict[str, Any]:
         "QUERY_STRING": scope.query_string, "SERVER_NAME": server_host, "SERVER_PORT": server_port,
         "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "REMOTE_ADDR": client_host, "REMOTE_PORT": client_port,
         "wsgi.version": (1, 0), "wsgi.url_scheme": scope.scheme, "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "wsgi.input_terminated": True, "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
     }
     for name, value in scope.headers.items():
         key = name.upper().replace("-", "_")
