@@ -1,8 +1,9 @@
 """The web process: granian serving ``service.ingress:create_app`` over RSGI (``python deploy/web.py``,
 the Procfile's and the image's ``web`` command): the webhook application of ``service.webhook`` behind
 ``service.ingress``, which reads each request body in the event loop within ``WEB_BODY_TIMEOUT``
-seconds (else 408) before a thread is taken, answers ``/livez`` in the loop, and runs deliveries in a
-pool of their own, apart from ``/readyz`` and ``/metrics``.
+seconds (else 408) before any thread is taken, answers ``/livez`` in the loop, runs deliveries in the
+loop while the receiver is quick and in a pool of their own once one was slow (Redis slow or
+hanging), and ``/readyz`` and ``/metrics`` in another small pool.
 
 Why granian: its HTTP handling is Rust, outside the GIL, and so is the reading of request bodies on
 the RSGI interface: a client that is slow to send its request, headers or body, holds no Python thread
@@ -11,7 +12,7 @@ clients starved the probes). docs/performance.md and ``python -m bench --only sl
 figures.
 
 Environment: ``PORT`` (8000), ``WEB_CONCURRENCY`` (processes, 2), ``WEB_THREADS`` (threads running
-deliveries in each process, 64), ``WEB_BODY_TIMEOUT`` (seconds from a request's arrival to its
+deliveries in each process while Redis is slow, 64), ``WEB_BODY_TIMEOUT`` (seconds from a request's arrival to its
 complete body, 5), ``WEB_HOST`` (0.0.0.0), ``WEB_KILL_TIMEOUT`` (seconds a process gets
 to finish its requests after SIGTERM before it is killed, 30; a process still booting when the signal
 arrives is only stopped at this deadline, a granian behaviour), plus the app's own settings

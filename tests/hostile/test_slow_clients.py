@@ -8,6 +8,7 @@ byte a second (bounded: a few seconds, one process)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import json
@@ -25,7 +26,7 @@ import requests
 
 from bench.slowbody import SlowLoad
 from service import queueing
-from service.ingress import BODY_TIMEOUT_ANSWER, Ingress, Limits
+from service.ingress import BODY_TIMEOUT_ANSWER, SLOW_DELIVERY, Ingress, Limits
 from service.settings import Settings
 from service.webhook import create_app
 from tests.conftest import FIXTURES, ROOT
@@ -34,7 +35,18 @@ from tests.redisdb import redis_url
 REDIS_URL = redis_url(14)
 SECRET = "slow-secret"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n"
-DELIVERY = (FIXTURES / "webhooks" / "pull_request" / "synchronize.json").read_bytes()
+SYNCHRONIZE = json.loads((FIXTURES / "webhooks" / "pull_request" / "synchronize.json").read_text())
+
+
+SYNCHRONIZE_BYTES = json.dumps(SYNCHRONIZE).encode()
+
+
+def delivery() -> bytes:
+    """A signed-to-be ``pull_request.synchronize`` of a PR number of its own: never folded into a
+    job another test left waiting."""
+    payload = copy.deepcopy(SYNCHRONIZE)
+    payload["number"] = payload["pull_request"]["number"] = 100_000 + uuid.uuid4().int % 900_000
+    return json.dumps(payload).encode()
 
 
 class Headers(dict):
@@ -114,7 +126,7 @@ def serve(front: Ingress, scope: Scope, protocol: Protocol, timeout: float = 10)
 
 def test_a_body_that_does_not_arrive_in_time_is_a_408_and_nothing_is_stored(ingress):
     front, queue = ingress
-    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(DELIVERY)), Protocol([DELIVERY[:10]], stall=True))
+    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(SYNCHRONIZE_BYTES)), Protocol([SYNCHRONIZE_BYTES[:10]], stall=True))
     (status, headers, body) = protocol.answers[0]
     assert (status, headers["connection"], body) == (408, "close", BODY_TIMEOUT_ANSWER)
     assert json.loads(body)["status"]
@@ -123,18 +135,21 @@ def test_a_body_that_does_not_arrive_in_time_is_a_408_and_nothing_is_stored(ingr
 
 def test_a_chunked_body_that_stalls_is_a_408_too(ingress):
     front, queue = ingress
-    headers = delivery_headers(DELIVERY, length=False)
-    protocol = serve(front, Scope("POST", "/webhook", headers), Protocol([DELIVERY[:10], DELIVERY[10:20]], stall=True))
+    headers = delivery_headers(SYNCHRONIZE_BYTES, length=False)
+    chunks = [SYNCHRONIZE_BYTES[:10], SYNCHRONIZE_BYTES[10:20]]
+    protocol = serve(front, Scope("POST", "/webhook", headers), Protocol(chunks, stall=True))
     assert [a[0] for a in protocol.answers] == [408]
     assert queue.count == 0
 
 
 def test_a_complete_delivery_is_stored_before_its_202(ingress):
     front, queue = ingress
-    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(DELIVERY)), Protocol([DELIVERY]))
+    body = delivery()
+    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(body)), Protocol([body]))
     (status, _, body) = protocol.answers[0]
     assert status == 202, body
-    assert json.loads(body)["job"] in queue.job_ids
+    job_id = json.loads(body)["job"]
+    assert job_id in queue.job_ids + queue.scheduled_job_registry.get_job_ids()
 
 
 def test_a_chunked_body_over_the_cap_is_still_the_receivers_413(ingress):
@@ -149,7 +164,7 @@ def test_a_chunked_body_over_the_cap_is_still_the_receivers_413(ingress):
 
 def test_a_client_that_leaves_mid_body_gets_no_answer_and_nothing_is_stored(ingress, caplog):
     front, queue = ingress
-    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(DELIVERY)), Protocol([DELIVERY[:5]], gone=True))
+    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(SYNCHRONIZE_BYTES)), Protocol([SYNCHRONIZE_BYTES[:5]], gone=True))
     assert protocol.answers == []
     assert queue.count == 0
     assert any(getattr(r, "wavegate_event", "") == "request_abandoned" for r in caplog.records)
@@ -222,8 +237,8 @@ def test_140_slow_body_clients_leave_probes_and_deliveries_answering(web_process
         for _ in range(5):
             assert requests.get(f"{base}/livez", timeout=3).status_code == 200
             assert requests.get(f"{base}/readyz", timeout=3).status_code == 200
-            answers.append(requests.post(f"{base}/webhook", data=DELIVERY, headers=delivery_headers(DELIVERY),
-                                         timeout=3))
+            body = delivery()
+            answers.append(requests.post(f"{base}/webhook", data=body, headers=delivery_headers(body), timeout=3))
             time.sleep(0.3)
         time.sleep(1.5)  # past the 2 s body deadline of the first slow clients
     assert [a.status_code for a in answers] == [202] * 5, [a.text for a in answers]
@@ -231,3 +246,29 @@ def test_140_slow_body_clients_leave_probes_and_deliveries_answering(web_process
     assert slow.answers.get("408", 0) >= 100, slow.answers
     metrics = requests.get(f"{base}/metrics", timeout=3).text
     assert 'outcome="body timeout"' in metrics
+
+
+def test_a_slow_delivery_in_the_loop_moves_the_next_ones_to_threads(caplog):
+    """Deliveries run in the event loop while the receiver is quick; once one is slow (Redis slow or
+    hanging) the following ones run on the delivery threads, leaving the loop to the probes."""
+    ran_on: list[str] = []
+
+    def receiver(environ, start_response):
+        ran_on.append(threading.current_thread().name)
+        if len(ran_on) == 2:
+            time.sleep(SLOW_DELIVERY * 1.5)
+        start_response("202 Accepted", [("Content-Type", "application/json")])
+        return [b'{"status":"enqueued"}']
+
+    front = Ingress(receiver, Limits(threads=1, body_timeout=1, max_body=1000))
+    try:
+        for _ in range(3):
+            protocol = serve(front, Scope("POST", "/webhook", {"Content-Length": "2"}), Protocol([b"{}"]))
+            assert protocol.answers[0][0] == 202
+        loop_thread = threading.current_thread().name
+        assert ran_on[:2] == [loop_thread, loop_thread]
+        assert ran_on[2].startswith("wavegate-delivery")
+        assert any(getattr(r, "wavegate_event", "") == "deliveries_on_threads" for r in caplog.records)
+    finally:
+        front.deliveries.shutdown(wait=True)
+        front.others.shutdown(wait=True)
