@@ -49,7 +49,7 @@ PROBE_THREADS = 2
 SLOW_DELIVERY = 0.1  # seconds
 ON_THREADS_FOR = 30.0  # seconds
 INLINE_BODY = 1 << 20  # bytes
-DELIVERY_PATHS = frozenset(("/webhook", "/"))
+DELIVERY_PATHS = frozenset(("/webhook", "/"))  # the paths service.webhook's Receiver answers
 LIVENESS_PATH = "/livez"
 # The answer to a body that did not arrive in time: JSON like every other answer GitHub records.
 BODY_TIMEOUT_ANSWER = b'{"status":"request body not received in time"}\n'
@@ -71,9 +71,9 @@ class Limits:
     """``threads``: delivery threads per process; ``body_timeout``: seconds from a request's
     arrival to its complete body; ``max_body``: bytes read before the receiver's own cap applies."""
 
+    max_body: int  # the application's MAX_CONTENT_LENGTH: one owner, service.webhook
     threads: int = DEFAULT_THREADS
     body_timeout: float = DEFAULT_BODY_TIMEOUT
-    max_body: int = 26 * 1024 * 1024
 
 
 def limits_from_env(env: dict[str, str] | None = None, *, max_body: int) -> Limits:
