@@ -221,7 +221,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("name", ["APP_ID", "PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_KILL_TIMEOUT"])
+@pytest.mark.parametrize("name", ["APP_ID", "PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_BODY_TIMEOUT",
+                                  "WEB_KILL_TIMEOUT"])
 def test_the_web_launcher_stops_on_a_configuration_error_with_one_line(tmp_path, name):
     result = subprocess.run([sys.executable, "deploy/web.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent/.env", name: "x",
