@@ -3,7 +3,8 @@
     python -m bench [--quick] [--only ingest,core,e2e,scale] [--repeats N] [--seconds S]
 
 1 ingest (``bench.ingest``), 2 core (``bench.core``), 3 API budget + 4 end to end (``e2e``) and
-5 scale out (``scale``), both in ``bench.e2e``, 6 the local fleet (``local``, ``bench.local``). Uses Redis database 15 only (flushed). Installs ``wrk`` with apt-get and Probot
+5 scale out (``scale``), both in ``bench.e2e``, 6 the local fleet (``local``, ``bench.local``), 7 slow bodies
+(``slowbody``, ``bench.slowbody``). Uses Redis database 15 only (flushed). Installs ``wrk`` with apt-get and Probot
 with npm into ``bench/.probot`` when missing. ``--quick``: tiny sizes, for the smoke test.
 """
 
@@ -21,7 +22,7 @@ from importlib import metadata
 
 from .common import ROOT
 
-SECTIONS = ("ingest", "core", "e2e", "scale", "local")
+SECTIONS = ("ingest", "core", "e2e", "scale", "local", "slowbody")
 
 
 def machine() -> dict:
@@ -116,9 +117,14 @@ def table(results: dict) -> str:
         from .local import rows as local_rows
 
         rows += local_rows(results["local"])
+    if results.get("slowbody"):
+        from . import slowbody
+
+        rows += slowbody.rows(results["slowbody"])
     commands = {"1 ingest": "python -m bench --only ingest", "2 core": "python -m bench.core",
                 "3 API": "python -m bench --only e2e", "4 e2e": "python -m bench --only e2e",
-                "5 scale": "python -m bench --only scale", "6 local": "python -m bench.local"}
+                "5 scale": "python -m bench --only scale", "6 local": "python -m bench.local",
+                "7 slow": "python -m bench --only slowbody"}
     shown = dict.fromkeys(r[0] for r in rows)
     rows += [("command", s, commands[s]) for s in shown]
     width = max((len(r[1]) for r in rows), default=10)
@@ -166,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print("== 6. local fleet", file=sys.stderr, flush=True)
         results["local"] = local.run(quick=args.quick)
+    if "slowbody" in only:
+        from . import slowbody
+
+        print("== 7. slow bodies", file=sys.stderr, flush=True)
+        results["slowbody"] = slowbody.run(repeats=args.repeats or (1 if args.quick else 3),
+                                           seconds=3 if args.quick else 5 * (args.seconds or 2), quick=args.quick)
     results["wall_clock_s"] = round(time.monotonic() - started, 1)
     results["loadavg_at_end"] = os.getloadavg()
     with open(args.output, "w") as out:

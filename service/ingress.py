@@ -1,0 +1,235 @@
+"""The web process's front: granian's RSGI interface in front of the WSGI application of
+``service.webhook.create_app`` (the only name used from it), so that a client sending its request
+body slowly holds no thread, and the health probes answer whatever webhook traffic does.
+
+Each request is handled in the worker process's event loop until its body is complete:
+
+- the body is read in the loop (granian's Rust I/O, no Python thread held) within
+  ``WEB_BODY_TIMEOUT`` seconds of the request's arrival (5 by default); a request whose body has
+  not arrived by then is answered ``408`` and its connection closed (GitHub sends a delivery in one
+  piece, well under a second: only a stalled or hostile client waits that long). Reading stops one
+  byte past the application's ``MAX_CONTENT_LENGTH``, so the receiver still answers an oversized
+  body ``413``;
+- ``GET /livez`` is then answered in the loop itself: no thread pool involved, so it answers while
+  every delivery thread is busy;
+- deliveries (``POST /webhook``, ``POST /``) run the unchanged synchronous receiver with the complete
+  body: its ``202`` is still sent only once the delivery is in Redis. While the receiver answers
+  quickly it runs in the loop itself: its work is CPU and one Redis round trip, and handing each
+  delivery to a thread and back measured about 0.1–0.2 ms of CPU per delivery (a third more; the
+  GIL passed between the loop and the pool). A delivery that took over ``SLOW_DELIVERY`` seconds
+  (Redis slow or hanging) switches deliveries to a pool of ``WEB_THREADS`` threads (64) for
+  ``ON_THREADS_FOR`` seconds, so a hanging Redis stalls the loop at most once (for its socket timeout,
+  2 s) per period; bodies over ``INLINE_BODY`` bytes always go to the pool (their signature and JSON
+  take milliseconds);
+- everything else (``/readyz``'s Redis ping, ``/metrics``, the setup page) runs in a small pool of
+  its own, so a Redis that hangs deliveries does not queue the readiness probe behind them.
+
+The WSGI application sees the environ granian's WSGI interface would give it (PEP 3333), with the
+body in a ``BytesIO``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from .logs import event
+
+DEFAULT_THREADS = 64
+DEFAULT_BODY_TIMEOUT = 5
+PROBE_THREADS = 2
+SLOW_DELIVERY = 0.1  # seconds
+ON_THREADS_FOR = 30.0  # seconds
+INLINE_BODY = 1 << 20  # bytes
+DELIVERY_PATHS = frozenset(("/webhook", "/"))  # the paths service.webhook's Receiver answers
+LIVENESS_PATH = "/livez"
+# The answer to a body that did not arrive in time: JSON like every other answer GitHub records.
+BODY_TIMEOUT_ANSWER = b'{"status":"request body not received in time"}\n'
+BODY_TIMEOUT_OUTCOME = "body timeout"
+
+log = logging.getLogger(__name__)
+
+
+class BodyTimeout(Exception):
+    """The request body did not arrive within the deadline."""
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its body was complete: nothing to answer."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``threads``: delivery threads per process; ``body_timeout``: seconds from a request's
+    arrival to its complete body; ``max_body``: bytes read before the receiver's own cap applies."""
+
+    max_body: int  # the application's MAX_CONTENT_LENGTH: one owner, service.webhook
+    threads: int = DEFAULT_THREADS
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+
+
+def limits_from_env(env: dict[str, str] | None = None, *, max_body: int) -> Limits:
+    """``Limits`` from ``WEB_THREADS`` and ``WEB_BODY_TIMEOUT`` (positive integers; ``deploy/web.py``
+    rejects anything else before a process starts). Raises ``ValueError`` on a malformed value."""
+    env = os.environ if env is None else env
+    threads = int(env.get("WEB_THREADS", "").strip() or DEFAULT_THREADS)
+    timeout = int(env.get("WEB_BODY_TIMEOUT", "").strip() or DEFAULT_BODY_TIMEOUT)
+    if threads < 1 or timeout < 1:
+        raise ValueError("WEB_THREADS and WEB_BODY_TIMEOUT must be positive")
+    return Limits(threads=threads, body_timeout=timeout, max_body=max_body)
+
+
+async def read_body(protocol: Any, declared: int | None, limits: Limits, deadline: float) -> bytes:
+    """The request body, read in the event loop until the monotonic ``deadline``; at most
+    ``limits.max_body + 1`` bytes (the receiver answers 413 past its cap). Raises ``BodyTimeout``
+    when the deadline passes first, ``ClientGone`` when the client disconnects."""
+    try:
+        async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+            if declared is not None and declared <= limits.max_body:
+                return await protocol()
+            return await _read_capped(protocol, limits.max_body + 1)
+    except TimeoutError:
+        raise BodyTimeout() from None
+    except RuntimeError as exc:  # granian's RSGIProtocolClosed / RSGIProtocolError
+        raise ClientGone() from exc
+
+
+async def _read_capped(protocol: Any, cap: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in protocol:
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= cap:
+            break
+    return b"".join(chunks)[:cap]
+
+
+def wsgi_environ(scope: Any, body: bytes) -> dict[str, Any]:
+    """The PEP 3333 environ of an RSGI ``scope`` with ``body`` as ``wsgi.input`` (complete, so
+    ``wsgi.input_terminated``: Werkzeug reads a body without ``Content-Length`` to its end). Repeated
+    headers are joined with ``,`` (``;`` for ``Cookie``), as HTTP allows."""
+    server_host, _, server_port = scope.server.rpartition(":")
+    client_host, _, client_port = scope.client.rpartition(":")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method, "SCRIPT_NAME": "", "PATH_INFO": scope.path,
+        "QUERY_STRING": scope.query_string, "SERVER_NAME": server_host, "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "REMOTE_ADDR": client_host, "REMOTE_PORT": client_port,
+        "wsgi.version": (1, 0), "wsgi.url_scheme": scope.scheme, "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True, "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        if key in environ:
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ", ") + value
+        environ[key] = value
+    return environ
+
+
+def call_wsgi(app: Callable, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run the WSGI ``app`` on ``environ`` to completion: (status code, headers, body)."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+        started[:] = [status, headers]
+        return lambda data: None  # the legacy write() callable; the application does not use it
+
+    result: Iterable[bytes] = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return int(started[0][:3]), list(started[1]), body
+
+
+class Ingress:
+    """The RSGI application (``__rsgi__``) around the WSGI ``app``; see the module's description.
+    ``limits`` size the delivery pool and bound body reads."""
+
+    def __init__(self, app: Callable, limits: Limits) -> None:
+        self.app = app
+        self.limits = limits
+        self.deliveries = ThreadPoolExecutor(limits.threads, thread_name_prefix="wavegate-delivery")
+        self.others = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="wavegate-probe")
+        self.threads_until = 0.0  # time.monotonic() before which deliveries run in the pool
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Nothing to prepare: the pools start their threads on first use."""
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let running requests finish (a delivery being stored still gets its answer)."""
+        self.deliveries.shutdown(wait=True)
+        self.others.shutdown(wait=True)
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return  # no websockets here: granian closes the connection
+        start = time.monotonic()
+        try:
+            body = await read_body(protocol, _declared_length(scope), self.limits, start + self.limits.body_timeout)
+        except BodyTimeout:
+            self._body_timed_out(scope, protocol, start)
+            return
+        except ClientGone:
+            event(log, "request_abandoned", logging.INFO, path=scope.path[:64])
+            return
+        environ = wsgi_environ(scope, body)
+        if scope.path == LIVENESS_PATH:
+            answer = call_wsgi(self.app, environ)  # no I/O: answered in the loop
+        elif scope.method == "POST" and scope.path in DELIVERY_PATHS:
+            answer = await self._delivery(environ, len(body))
+        else:
+            answer = await asyncio.get_running_loop().run_in_executor(self.others, call_wsgi, self.app, environ)
+        protocol.response_bytes(*answer)
+
+    async def _delivery(self, environ: dict[str, Any], size: int) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Run the receiver in the loop, or in the delivery pool while ``threads_until`` lasts
+        and for large bodies; a slow run in the loop starts a period on threads."""
+        start = time.monotonic()
+        if start < self.threads_until or size > INLINE_BODY:
+            return await asyncio.get_running_loop().run_in_executor(self.deliveries, call_wsgi, self.app, environ)
+        answer = call_wsgi(self.app, environ)
+        took = time.monotonic() - start
+        if took > SLOW_DELIVERY:
+            self.threads_until = time.monotonic() + ON_THREADS_FOR
+            event(log, "deliveries_on_threads", logging.WARNING, took_ms=round(took * 1000), seconds=ON_THREADS_FOR)
+        return answer
+
+    def _body_timed_out(self, scope: Any, protocol: Any, start: float) -> None:
+        """Answer 408 (connection closed), count and log it. The delivery was never verified, so
+        its event name is not trusted as a metric label."""
+        # Imported here: deploy/web.py reads this module's defaults before it sets the metrics
+        # folder, and prometheus-client chooses its multiprocess mode when first imported.
+        from . import metrics
+
+        metrics.record_delivery("-", BODY_TIMEOUT_OUTCOME, time.monotonic() - start)
+        event(log, "delivery_rejected", logging.WARNING, status=408, reason=BODY_TIMEOUT_OUTCOME,
+              path=scope.path[:64], timeout_s=self.limits.body_timeout)
+        protocol.response_bytes(408, [("content-type", "application/json"), ("connection", "close")],
+                                BODY_TIMEOUT_ANSWER)
+
+
+def _declared_length(scope: Any) -> int | None:
+    raw = scope.headers.get("content-length")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def create_app() -> Ingress:
+    """granian's factory (``service.ingress:create_app``, RSGI): the webhook application of
+    ``service.webhook.create_app()`` (settings from the environment; exits with one line on a
+    configuration error) behind ``Ingress`` with ``limits_from_env``."""
+    from .webhook import create_app as create_wsgi_app
+
+    app = create_wsgi_app()
+    return Ingress(app, limits_from_env(max_body=app.config["MAX_CONTENT_LENGTH"]))

@@ -1,0 +1,274 @@
+"""Clients that send request bodies slowly (``service.ingress`` in front of the webhook application,
+real Redis db 14 with a queue of its own): a body that has not arrived by the deadline is answered
+408 and nothing is stored; a delivery still gets its 202 only once it is in Redis; ``/livez`` and
+``/readyz`` answer while every delivery thread is taken; and the web process as shipped
+(``deploy/web.py``) keeps answering probes and deliveries while 140 loopback clients drip bodies a
+byte a second (bounded: a few seconds, one process)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+import requests
+
+from bench.slowbody import SlowLoad
+from service import queueing
+from service.ingress import BODY_TIMEOUT_ANSWER, SLOW_DELIVERY, Ingress, Limits
+from service.settings import Settings
+from service.webhook import create_app
+from tests.conftest import FIXTURES, ROOT
+from tests.redisdb import redis_url
+
+REDIS_URL = redis_url(14)
+SECRET = "slow-secret"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n"
+SYNCHRONIZE = json.loads((FIXTURES / "webhooks" / "pull_request" / "synchronize.json").read_text())
+
+
+SYNCHRONIZE_BYTES = json.dumps(SYNCHRONIZE).encode()
+
+
+def delivery() -> bytes:
+    """A signed-to-be ``pull_request.synchronize`` of a PR number of its own: never folded into a
+    job another test left waiting."""
+    payload = copy.deepcopy(SYNCHRONIZE)
+    payload["number"] = payload["pull_request"]["number"] = 100_000 + uuid.uuid4().int % 900_000
+    return json.dumps(payload).encode()
+
+
+class Headers(dict):
+    """granian's RSGI headers: ``items()`` and ``get()`` over lower-case names."""
+
+
+class Scope:
+    proto, http_version, scheme, query_string = "http", "1.1", "http", ""
+    server, client = "127.0.0.1:8000", "127.0.0.1:40000"
+
+    def __init__(self, method: str, path: str, headers: dict[str, str]) -> None:
+        self.method, self.path = method, path
+        self.headers = Headers({k.lower(): v for k, v in headers.items()})
+
+
+class Protocol:
+    """An RSGI protocol whose body arrives as ``chunks``, then stalls (``stall``) or the client goes
+    away (``gone``). Records the one answer."""
+
+    def __init__(self, chunks: list[bytes], *, stall: bool = False, gone: bool = False) -> None:
+        self.chunks, self.stall, self.gone = chunks, stall, gone
+        self.answers: list[tuple[int, dict, bytes]] = []
+
+    async def _end(self) -> None:
+        if self.stall:
+            await asyncio.sleep(3600)
+        if self.gone:
+            raise RuntimeError("connection closed")  # granian's RSGIProtocolClosed is a RuntimeError
+
+    async def __call__(self) -> bytes:
+        await self._end()
+        return b"".join(self.chunks)
+
+    def __aiter__(self):
+        return self._iterate()
+
+    async def _iterate(self):
+        for chunk in self.chunks:
+            yield chunk
+        await self._end()
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.answers.append((status, dict(headers), body))
+
+
+def sign(body: bytes) -> str:
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def delivery_headers(body: bytes, *, length: bool = True) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "pull_request",
+               "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": sign(body)}
+    if length:
+        headers["Content-Length"] = str(len(body))
+    return headers
+
+
+@pytest.fixture
+def ingress():
+    queue_name = f"wavegate-slow-{uuid.uuid4().hex[:8]}"
+    settings = Settings(app_id=1, private_key=PEM, webhook_secrets=(SECRET,), redis_url=REDIS_URL,
+                        queue_name=queue_name)
+    connection = queueing.connect(REDIS_URL)
+    app = create_app(settings, connection=connection)
+    front = Ingress(app, Limits(threads=1, body_timeout=0.3, max_body=app.config["MAX_CONTENT_LENGTH"]))
+    yield front, app.extensions["wavegate"]["queue"]
+    front.deliveries.shutdown(wait=False, cancel_futures=True)
+    front.others.shutdown(wait=False, cancel_futures=True)
+    for key in connection.scan_iter(f"*{queue_name}*"):
+        connection.delete(key)
+
+
+def serve(front: Ingress, scope: Scope, protocol: Protocol, timeout: float = 10) -> Protocol:
+    asyncio.run(asyncio.wait_for(front.__rsgi__(scope, protocol), timeout))
+    return protocol
+
+
+def test_a_body_that_does_not_arrive_in_time_is_a_408_and_nothing_is_stored(ingress):
+    front, queue = ingress
+    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(SYNCHRONIZE_BYTES)), Protocol([SYNCHRONIZE_BYTES[:10]], stall=True))
+    (status, headers, body) = protocol.answers[0]
+    assert (status, headers["connection"], body) == (408, "close", BODY_TIMEOUT_ANSWER)
+    assert json.loads(body)["status"]
+    assert queue.count == 0
+
+
+def test_a_chunked_body_that_stalls_is_a_408_too(ingress):
+    front, queue = ingress
+    headers = delivery_headers(SYNCHRONIZE_BYTES, length=False)
+    chunks = [SYNCHRONIZE_BYTES[:10], SYNCHRONIZE_BYTES[10:20]]
+    protocol = serve(front, Scope("POST", "/webhook", headers), Protocol(chunks, stall=True))
+    assert [a[0] for a in protocol.answers] == [408]
+    assert queue.count == 0
+
+
+def test_a_complete_delivery_is_stored_before_its_202(ingress):
+    front, queue = ingress
+    body = delivery()
+    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(body)), Protocol([body]))
+    (status, _, body) = protocol.answers[0]
+    assert status == 202, body
+    job_id = json.loads(body)["job"]
+    assert job_id in queue.job_ids + queue.scheduled_job_registry.get_job_ids()
+
+
+def test_a_chunked_body_over_the_cap_is_still_the_receivers_413(ingress):
+    front, queue = ingress
+    front.limits = Limits(threads=1, body_timeout=5, max_body=front.limits.max_body)
+    chunk = b"x" * (1 << 20)
+    protocol = Protocol([chunk] * 27, stall=True)  # 27 MiB, then more would follow: never waited for
+    serve(front, Scope("POST", "/webhook", delivery_headers(chunk, length=False)), protocol)
+    assert protocol.answers[0][0] == 413
+    assert queue.count == 0
+
+
+def test_a_client_that_leaves_mid_body_gets_no_answer_and_nothing_is_stored(ingress, caplog):
+    front, queue = ingress
+    protocol = serve(front, Scope("POST", "/webhook", delivery_headers(SYNCHRONIZE_BYTES)), Protocol([SYNCHRONIZE_BYTES[:5]], gone=True))
+    assert protocol.answers == []
+    assert queue.count == 0
+    assert any(getattr(r, "wavegate_event", "") == "request_abandoned" for r in caplog.records)
+
+
+@pytest.mark.parametrize("path", ["/livez", "/readyz"])
+def test_probes_answer_while_every_delivery_thread_is_taken(ingress, path):
+    front, _ = ingress
+    release = threading.Event()
+    taken = front.deliveries.submit(release.wait, 30)  # the only delivery thread
+    try:
+        protocol = serve(front, Scope("GET", path, {}), Protocol([]), timeout=5)
+        assert protocol.answers[0][0] == 200
+        assert not taken.done()
+    finally:
+        release.set()
+
+
+# ------------------------------------------------------------------ the web process as shipped
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def web_process(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "app.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.TraditionalOpenSSL,
+                                                         serialization.NoEncryption()))
+    port = _free_port()
+    queue_name = f"wavegate-slow-{uuid.uuid4().hex[:8]}"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ENV_FILE": "/nonexistent/.env", "PORT": str(port),
+           "WEB_HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "WEB_THREADS": "4", "WEB_BODY_TIMEOUT": "2",
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "APP_ID": "1", "WEBHOOK_SECRET": SECRET,
+           "PRIVATE_KEY_PATH": str(tmp_path / "app.pem"), "REDIS_URL": REDIS_URL, "QUEUE_NAME": queue_name}
+    proc = subprocess.Popen([sys.executable, "deploy/web.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/livez", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the web process did not start"
+                time.sleep(0.2)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+        connection = redis.Redis.from_url(REDIS_URL)
+        for key in connection.scan_iter(f"*{queue_name}*"):
+            connection.delete(key)
+
+
+def test_140_slow_body_clients_leave_probes_and_deliveries_answering(web_process):
+    base = f"http://127.0.0.1:{web_process}"
+    with SlowLoad(web_process, clients=140) as slow:
+        time.sleep(1.5)  # every slow client connected, more than the 4 delivery threads
+        slow.measure()
+        answers = []
+        for _ in range(5):
+            assert requests.get(f"{base}/livez", timeout=3).status_code == 200
+            assert requests.get(f"{base}/readyz", timeout=3).status_code == 200
+            body = delivery()
+            answers.append(requests.post(f"{base}/webhook", data=body, headers=delivery_headers(body), timeout=3))
+            time.sleep(0.3)
+        time.sleep(1.5)  # past the 2 s body deadline of the first slow clients
+    assert [a.status_code for a in answers] == [202] * 5, [a.text for a in answers]
+    assert slow.probe_errors == 0 and slow.probe_ms
+    assert slow.answers.get("408", 0) >= 100, slow.answers
+    metrics = requests.get(f"{base}/metrics", timeout=3).text
+    assert 'outcome="body timeout"' in metrics
+
+
+def test_a_slow_delivery_in_the_loop_moves_the_next_ones_to_threads(caplog):
+    """Deliveries run in the event loop while the receiver is quick; once one is slow (Redis slow or
+    hanging) the following ones run on the delivery threads, leaving the loop to the probes."""
+    ran_on: list[str] = []
+
+    def receiver(environ, start_response):
+        ran_on.append(threading.current_thread().name)
+        if len(ran_on) == 2:
+            time.sleep(SLOW_DELIVERY * 1.5)
+        start_response("202 Accepted", [("Content-Type", "application/json")])
+        return [b'{"status":"enqueued"}']
+
+    front = Ingress(receiver, Limits(threads=1, body_timeout=1, max_body=1000))
+    try:
+        for _ in range(3):
+            protocol = serve(front, Scope("POST", "/webhook", {"Content-Length": "2"}), Protocol([b"{}"]))
+            assert protocol.answers[0][0] == 202
+        loop_thread = threading.current_thread().name
+        assert ran_on[:2] == [loop_thread, loop_thread]
+        assert ran_on[2].startswith("wavegate-delivery")
+        assert any(getattr(r, "wavegate_event", "") == "deliveries_on_threads" for r in caplog.records)
+    finally:
+        front.deliveries.shutdown(wait=True)
+        front.others.shutdown(wait=True)
