@@ -271,7 +271,7 @@ def literal_prefix(pattern: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8192)
-def _literal_text(pattern: str) -> str:
+def literal_text(pattern: str) -> str:
     """The text every path matched by a valid pattern starts with: the pattern up to its first
     wildcard (``src/api/v1-`` for ``/src/api/v1-*.py``; empty for ``**/x``)."""
     body = pattern.lstrip("/")
@@ -282,7 +282,7 @@ def _literal_text(pattern: str) -> str:
 def may_meet(pattern_a: str, pattern_b: str) -> bool:
     """False when two valid patterns certainly match no common path: their literal leading
     texts diverge (a cheap pre-filter before the automata)."""
-    a, b = _literal_text(pattern_a), _literal_text(pattern_b)
+    a, b = literal_text(pattern_a), literal_text(pattern_b)
     return a.startswith(b) or b.startswith(a)
 
 
@@ -559,7 +559,7 @@ def _meeting_candidates(patterns: Iterable[str]) -> dict[str, set[str]]:
     """For each distinct valid pattern, the patterns that pass the literal-text pre-filter with
     it (itself included), without comparing every pattern with every other: sorted by literal
     text, the patterns whose text extends a given text form one contiguous run."""
-    entries = sorted((_literal_text(p), p) for p in set(patterns))
+    entries = sorted((literal_text(p), p) for p in set(patterns))
     texts = [e[0] for e in entries]
     found: dict[str, set[str]] = {p: set() for _, p in entries}
     for text, pattern in entries:
