@@ -35,6 +35,7 @@ from service.core.model import (
     Side,
     TerritoryVerdict,
 )
+from service.core.plan import parse_plan
 from service.core.report_checks import MAX_ANNOTATIONS, status_phrase
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -589,8 +590,8 @@ def test_dispatch_prompt_has_the_three_parts_and_the_marker():
     body = report.dispatch_prompt(REFERENCE, "testing", 12, HASH)
     assert body.index("### Scope") < body.index("### Findings") < body.index("### Constraints")
     for other in ("security", "architecture", "arch-perf"):
-        assert f"owned by `{other}`" in body
-    assert "`broker/safety/` — owned by `architecture` (wave 1)" in body
+        assert f"`{other}` (wave" in body
+    assert "`broker/safety/` — `architecture` (wave 1, before you)" in body
     assert "`.github/workflows/` — protected by the repository settings" in body
     assert "## Scope expansions" in body and "SCOPE-EXPANSIONS.md" in body
     assert "`wavegate/12/testing`" in body
@@ -608,6 +609,37 @@ def test_dispatch_prompt_lists_own_do_not_modify_first():
     body = report.dispatch_prompt(REFERENCE, "security", 12, HASH)
     constraints = body.split("DO NOT MODIFY:")[1]
     assert constraints.lstrip().startswith("- `broker/safety/kill_switch.py` — your own DO-NOT-MODIFY list")
+
+
+def _plan(yaml_text: str) -> Plan:
+    found = parse_plan(f"```yaml dispatch\n{yaml_text}\n```\n")
+    assert isinstance(found, Plan), found
+    return found
+
+
+NESTED = """agents:
+  - {name: core, territory: [lib/core/]}
+  - {name: followup, wave: 2, territory: [lib/]}
+  - {name: gen, territory: [src/gen/]}
+  - {name: src, territory: [src/, '!src/gen/'], do_not_modify: [src/vendor/]}"""
+
+
+def test_a_prompt_never_forbids_the_agents_own_scope():
+    body = report.dispatch_prompt(_plan(NESTED), "core", 3, "h")
+    forbidden = body.split("DO NOT MODIFY:")[1].split("Other agents'")[0]
+    assert "`lib/`" not in forbidden
+    assert "- `lib/` — `followup` (wave 2, after you); your `lib/core/` is yours" in body
+
+
+def test_a_prompt_shows_exceptions_inside_the_scope_and_only_concurrent_agents_as_forbidden():
+    plan = _plan(NESTED)
+    body = report.dispatch_prompt(plan, "src", 3, "h")
+    assert "- `src/` except `src/gen/` and `src/vendor/`\n" in body.split("### Findings")[0]
+    forbidden = body.split("DO NOT MODIFY:")[1].split("Other agents'")[0]
+    assert "- `src/gen/` — owned by `gen` (wave 1)" in forbidden
+    assert "`lib/` — `followup` (wave 2, after you)" not in forbidden
+    gen = report.dispatch_prompt(plan, "gen", 3, "h")
+    assert "- `src/` except `src/gen/` and `src/vendor/` — owned by `src` (wave 1)" in gen
 
 
 def test_dispatch_prompt_unknown_agent():
