@@ -58,12 +58,13 @@ _VALID_PATH = f"{_SEGMENT}(?:/{_SEGMENT})*"
 _PLAUSIBLE_PATHS = (r"(?:[^/.\n]+/)*[^/.\n][^/\n]*", rf"(?:{_SEGMENT}/)*[^/.\n][^/\n]*")
 
 
-PATTERN_FIX = ("write a path relative to the repository root in gitignore syntax "
-               "(`src/api/`, `docs/*.md`, `**/conf.yml`)")
+# Fix texts hold no parentheses: problem lists show a fix as `(fix: …)`.
+PATTERN_FIX = ("write a path relative to the repository root, such as `src/api/`, `docs/*.md` or "
+               "`**/conf.yml`")
 FEWER_WILDCARDS_FIX = (f"use at most {MAX_WILDCARDS} wildcards, {MAX_DOUBLE_STARS} of them `**`: write the folder "
-                       "names you know (`src/*/api/**/*.py` → `src/core/api/**/*.py`), or name the folder "
-                       "(`src/api/`), which covers everything below it")
-SHORTER_FIX = "name a folder higher up (`src/api/`), which covers everything below it"
+                       "names you know, `src/*/api/**/*.py` → `src/core/api/**/*.py`, or name the folder, "
+                       "`src/api/`, which covers everything below it")
+SHORTER_FIX = "name a folder higher up, such as `src/api/`, which covers everything below it"
 
 
 class PatternError(ValueError):

@@ -25,8 +25,8 @@ MAX_NAME_LENGTH = 64
 MAX_PROBLEMS = 100  # a dashboard cannot usefully list more; the rest are counted
 
 NO_PLAN_FIX = (
-    "add a fenced block whose info string contains `dispatch` (```` ```yaml dispatch ````) with "
-    "`agents:` (name, territory, and optionally wave, after, findings, do_not_modify), or write "
+    "add a fenced block whose info string contains `dispatch`, like ```` ```yaml dispatch ````, holding "
+    "`agents:` with name, territory and optionally wave, after, findings, do_not_modify; or write "
     "one heading `Agent: NAME` per agent followed by the lists `Authorized files:`, "
     "`Findings to fix:` and `Do not modify:`"
 )
@@ -173,7 +173,7 @@ def _names(agents: list[AgentDraft]) -> list[Problem]:
         if a.name is None:
             if "name" not in a.broken:
                 out.append(Problem("missing-name", "an agent has no `name`",
-                                   "add `name: …` (lower-case letters, digits and `-`)", None, "name", a.line))
+                                   "add `name: …` with lower-case letters, digits and `-`", None, "name", a.line))
             continue
         if not NAME_RE.fullmatch(a.name) or len(a.name) > MAX_NAME_LENGTH:
             out.append(Problem(

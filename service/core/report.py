@@ -22,7 +22,14 @@ from .report_checks import (
     queued_output,
     territory_output,
 )
-from .report_dashboard import dashboard, dividend, hidden_state, problems_markdown, problems_text
+from .report_dashboard import (
+    dashboard,
+    dividend,
+    hidden_state,
+    problems_markdown,
+    problems_text,
+    warnings_header,
+)
 from .report_format import agent_pr, code, fit_title, join_names, plural
 from .report_prompt import SCOPE_RULE, dispatch_prompt
 
@@ -51,6 +58,7 @@ __all__ = [
     "skip_unknown_agent",
     "territory_output",
     "unlock_comment",
+    "warnings_header",
 ]
 
 def pr_title(issue: int, agent: str, plan: Plan) -> str:

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from .markers import DASHBOARD_MARKER, state_marker
-from .model import AgentRow, Amendment, DashboardState, GateState, Problem, PrState, count_problems
+from .model import (
+    AgentRow,
+    Amendment,
+    DashboardState,
+    GateState,
+    PlanWarning,
+    Problem,
+    PrState,
+    count_problems,
+)
 from .report_format import (
     MAX_BODY_BYTES,
     agent_pr,
@@ -41,7 +50,7 @@ _CHECK_WORDS = {"success": "✅ passed", "failure": "❌ failed", "neutral": "�
 # --------------------------------------------------------------------------- problems
 
 
-def _problem_place(p: Problem) -> list[str]:
+def _problem_place(p: Problem | PlanWarning) -> list[str]:
     parts = []
     if p.line is not None:
         parts.append(f"line {p.line}")
@@ -52,10 +61,10 @@ def _problem_place(p: Problem) -> list[str]:
     return parts
 
 
-def problems_markdown(problems: Sequence[Problem]) -> str:
+def problems_markdown(problems: Sequence[Problem] | Sequence[PlanWarning]) -> str:
     """Pre-flight problems as a Markdown list for the dashboard, in the given order: agent, field,
     line, what is wrong, and how to fix it. Empty string for no problems; cut with "… and N more"
-    beyond 40 KB."""
+    beyond 40 KB. Warnings (``PlanWarning``) are listed the same way."""
     lines = []
     for p in problems:
         where = []
@@ -71,16 +80,22 @@ def problems_markdown(problems: Sequence[Problem]) -> str:
     return "\n".join(fit_lines(lines, 40_000)) + ("\n" if lines else "")
 
 
-def problems_text(problems: Sequence[Problem]) -> str:
+def problems_text(problems: Sequence[Problem] | Sequence[PlanWarning]) -> str:
     """Pre-flight problems as plain text for the CLI, one per line:
     ``line 14: cli: territory: unknown key `teritory`; did you mean `territory`?`` followed by
-    `` (fix: …)`` when the problem says how to fix it. Empty string for no problems."""
+    `` (fix: …)`` when the problem says how to fix it. Empty string for no problems. Warnings
+    (``PlanWarning``) are listed the same way."""
     lines = []
     for p in problems:
         place = ": ".join(_problem_place(p)) or "plan"
         fix = f" (fix: {p.fix})" if p.fix else ""
         lines.append(f"{place}: {p.message}{fix}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def warnings_header(count: int) -> str:
+    """The line above the CLI's warning list."""
+    return f"{plural(count, 'warning')}; nothing is blocked, but check {'it' if count == 1 else 'them'}:"
 
 
 # --------------------------------------------------------------------------- state
