@@ -102,7 +102,8 @@ class Problem:
 class PlanWarning:
     """Something in a plan that is probably a mistake but blocks nothing (agents may create new
     files), e.g. a pattern that matches no tracked file. Same location fields as ``Problem``;
-    ``suggestion`` is the pattern the author probably meant (None when nothing is close)."""
+    ``pattern`` is the entry warned about as written, ``suggestion`` the pattern the author
+    probably meant (None when nothing is close)."""
 
     code: str
     message: str
@@ -111,6 +112,7 @@ class PlanWarning:
     field: str | None = None
     line: int | None = None
     suggestion: str | None = None
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ def _check(body: str | None, config: RepoConfig, repo_paths: list[str]) -> PlanC
     plan = build_plan(draft) if not problems else _readable_part(draft)
     lines = pattern_lines(draft)
     territory_problems, warnings = _territories(plan, config, repo_paths, lines)
-    warnings += plan_typos.typo_warnings(plan, repo_paths, lines)
+    # A pattern its exclusions remove entirely is warned about once, not also as a typo.
+    removed = {(w.agent, w.pattern) for w in warnings}
+    warnings += [w for w in plan_typos.typo_warnings(plan, repo_paths, lines) if (w.agent, w.pattern) not in removed]
     return PlanCheck(
         None if problems else plan,
         tuple(_sorted(problems + territory_problems)),

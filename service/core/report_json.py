@@ -7,7 +7,7 @@ Shape (version 1; a new key may be added within a version, a change of meaning b
                      "agents": [{"name", "wave", "after", "territory", "do_not_modify",
                                  "findings", "branch", "line"}]},
      "problems": [{"code", "message", "fix", "agent", "field", "line", "more"}],
-     "warnings": [{"code", "message", "fix", "agent", "field", "line", "suggestion"}]}
+     "warnings": [{"code", "message", "fix", "agent", "field", "line", "pattern", "suggestion"}]}
 
 ``plan`` is null when the plan could not be read (its problems say why). ``territory`` keeps
 exclusions as written (``!src/gen/``). ``line`` is 1-based or null.
@@ -52,4 +52,4 @@ def _problem(p: Problem) -> dict[str, Any]:
 
 def _warning(w: PlanWarning) -> dict[str, Any]:
     return {"code": w.code, "message": w.message, "fix": w.fix, "agent": w.agent, "field": w.field,
-            "line": w.line, "suggestion": w.suggestion}
+            "line": w.line, "pattern": w.pattern, "suggestion": w.suggestion}

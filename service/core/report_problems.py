@@ -61,7 +61,8 @@ def removed_pattern(agent: Agent, pattern: str, line: int | None, sources: Seque
     return PlanWarning("pattern-removed",
                        f"territory pattern `{pattern}` of `{agent.name}` grants nothing: "
                        f"{_removed_by(sources)} removes all of it",
-                       "remove the pattern, or narrow the exclusion", agent.name, "territory", line)
+                       "remove the pattern, or narrow the exclusion", agent.name, "territory", line,
+                       pattern=pattern)
 
 
 def _limit(exc: TooComplex) -> str:
@@ -102,4 +103,4 @@ def no_such_path(agent: str, field: str, entry: str, line: int | None, suggestio
     fix = (f"write `{suggestion}`, or keep `{entry}` if `{agent}` is to create it" if suggestion
            else f"check the spelling, or keep `{entry}` if `{agent}` is to create it")
     return PlanWarning("no-such-path", f"`{field}` pattern `{entry}` matches no file of the repository{guess}",
-                       fix, agent, field, line, suggestion)
+                       fix, agent, field, line, suggestion, entry)

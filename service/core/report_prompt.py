@@ -114,7 +114,7 @@ def _owned(agents: Sequence[Agent], me: Agent, deps: dict[str, frozenset[str]]) 
             label = f"{code(other.name)} (wave {other.wave}{when})"
             covered = _covered(p, other, mine) if deps else []
             if covered:
-                label += f"; your {join_names([code(c) for c in covered])} {'is' if len(covered) == 1 else 'are'} yours"
+                label += f"; where it meets your {join_names([code(c) for c in covered])}, your scope wins"
             out.setdefault(_with_exceptions(p, other.exclusions), []).append(label)
     return out
 
