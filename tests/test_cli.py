@@ -237,3 +237,42 @@ def test_repo_config_is_read_from_the_checkout_unless_config_is_given(service_ch
     result = CliRunner().invoke(main, ["check", "-", "--repo", str(service_checkout), "--config", str(other)],
                                 input=body)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", ["globs-by-extension.md", "exclusions.md", "nested-waves.md"])
+def test_plans_as_coordinators_write_them_pass(name):
+    result = run("check", PLANS / name)
+    assert result.exit_code == 0, result.output
+    assert "Pre-flight passed" in result.output
+
+
+def test_exceptions_show_in_the_prompt():
+    result = run("prompt", PLANS / "exclusions.md", "api")
+    assert "- `lib/` except `lib/generated/`" in result.output
+    result = run("prompt", PLANS / "exclusions.md", "src")
+    assert "- `src/` except `src/gen/`" in result.output
+
+
+def test_the_wave_one_prompt_of_nested_folders_does_not_contradict_itself():
+    out = run("prompt", PLANS / "nested-waves.md", "core").output
+    assert "`lib/`" not in out.split("DO NOT MODIFY:")[1].split("Other agents'")[0]
+    assert "- `lib/` — `followup` (wave 2, after you); where it meets your `lib/core/`, your scope wins" in out
+
+
+def test_a_nested_glob_is_refused_with_a_plausible_or_a_real_witness(tmp_path):
+    result = run("check", PLANS / "nested-glob.md")
+    assert result.exit_code == 1 and "src/api/a.py (through `src/**/*.py` and `src/api/`)" in result.output
+    for name in ("src/api/routes.py", "src/main.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    result = run("check", PLANS / "nested-glob.md", "--repo", tmp_path)
+    assert result.exit_code == 1 and "src/api/routes.py" in result.output and "a.py" not in result.output
+
+
+def test_the_typo_plan_warns_about_each_pattern(service_checkout):
+    result = run("check", PLANS / "typos.md", "--repo", service_checkout)
+    assert result.exit_code == 0, result.output
+    for wrong, right in (("servce/", "service/"), ("service/webhok.py", "service/webhook.py"), ("Docs/", "docs/")):
+        assert f"`{wrong}` matches no file of the repository; did you mean `{right}`?" in result.output

@@ -796,3 +796,24 @@ def test_a_pattern_with_too_many_wildcards_gets_a_fix_about_wildcards():
     assert p.code == "invalid-pattern" and "9 wildcards; at most 8" in p.message
     assert "wildcards" in p.fix and "folder" in p.fix
     assert "relative to the repository root" not in p.fix
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        "no plan here",
+        block("agents:\n  - {name: Bad Name, territory: ['../x', '*a*a*a*a*a*a*a*a*a', '" + "x" * 257 + "']}"),
+        block("agents:\n  - {territory: [a/]}\n  - {name: y, territory: [.github/workflows/]}"),
+        block("agents:\n  - {name: x, territory: [a/], wave: two, findngs: [f]}\n  - {name: y, territory: [a/b]}"),
+        block("agents:\n  - {name: x, territory: [a/]}\n  - {name: y, territory: [a/]}\n  - {name: z, territory: [a/]}"),
+        block("agents:\n  - {name: x, territory: [a/], after: [x, nobody]}\n  - {name: y, territory: [b/], wave: 3}"),
+        block("agents:\n  - name: x\n    territory:\n      - !src/gen/"),
+    ],
+)
+def test_fix_texts_hold_no_parentheses_outside_code(body):
+    """Problem lists show a fix as ``(fix: …)``: a parenthesis in the fix would nest."""
+    found = preflight(body, RepoConfig(), ["a/b"])
+    assert isinstance(found, list) and found
+    for p in found:
+        assert "(" not in re.sub(r"`+[^`]*`+", "", p.fix), p
