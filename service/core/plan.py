@@ -55,7 +55,7 @@ def parse_plan(body: str | None) -> Plan | list[Problem]:
 def _parse(body: str | None) -> Plan | list[Problem]:
     draft, problems = read_draft(body)
     if problems or draft is None:
-        return _sorted(problems)
+        return sorted_problems(problems)
     return build_plan(draft)
 
 
@@ -99,7 +99,7 @@ def pattern_lines(draft: PlanDraft) -> PatternLines:
     return out
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
+def sorted_problems(problems: list[Problem]) -> list[Problem]:
     """Problems by line (those without a line first), at most ``MAX_PROBLEMS``: the last one
     then says how many more there are."""
     out = sorted(problems, key=lambda p: (p.line or 0, p.agent or "", p.code))

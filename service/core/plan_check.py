@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from . import gates, patterns, plan_typos
 from .model import Agent, Overlap, Plan, PlanCheck, PlanWarning, Problem, RepoConfig
-from .plan import MAX_PROBLEMS, NAME_RE, PatternLines, _sorted, build_plan, pattern_lines, read_draft
+from .plan import MAX_PROBLEMS, NAME_RE, PatternLines, build_plan, pattern_lines, read_draft, sorted_problems
 from .plan_draft import PlanDraft
 from .report_problems import (
     empty_territory,
@@ -65,7 +65,7 @@ def preflight(
 def _check(body: str | None, config: RepoConfig, repo_paths: list[str]) -> PlanCheck:
     draft, problems = read_draft(body)
     if draft is None or any(p.code in _STOPPING for p in problems):
-        return PlanCheck(None, tuple(_sorted(problems)))
+        return PlanCheck(None, tuple(sorted_problems(problems)))
     plan = build_plan(draft) if not problems else _readable_part(draft)
     lines = pattern_lines(draft)
     territory_problems, warnings = _territories(plan, config, repo_paths, lines)
@@ -74,7 +74,7 @@ def _check(body: str | None, config: RepoConfig, repo_paths: list[str]) -> PlanC
     warnings += [w for w in plan_typos.typo_warnings(plan, repo_paths, lines) if (w.agent, w.pattern) not in removed]
     return PlanCheck(
         None if problems else plan,
-        tuple(_sorted(problems + territory_problems)),
+        tuple(sorted_problems(problems + territory_problems)),
         tuple(sorted(warnings, key=lambda w: (w.line or 0, w.agent or ""))),
     )
 
