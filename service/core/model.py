@@ -39,11 +39,6 @@ class Agent:
     line: int | None = None
 
     @property
-    def scope(self) -> tuple[str, ...]:
-        """The territory's positive patterns, in plan order."""
-        return tuple(p for p in self.territory if not p.startswith("!"))
-
-    @property
     def exclusions(self) -> tuple[str, ...]:
         """What the agent's territory leaves out of its scope: its ``!`` entries (without the
         ``!``), then its DO-NOT-MODIFY patterns; the repository's protected list comes on top."""

@@ -10,11 +10,12 @@ looked for even when the plan has structural problems, among the agents that cou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from . import gates, patterns, plan_typos
 from .model import Agent, Overlap, Plan, PlanCheck, PlanWarning, Problem, RepoConfig
 from .plan import MAX_PROBLEMS, NAME_RE, PatternLines, build_plan, pattern_lines, read_draft, sorted_problems
-from .plan_draft import PlanDraft
+from .plan_draft import AgentDraft, PlanDraft
 from .report_problems import (
     empty_territory,
     internal_problem,
@@ -83,17 +84,15 @@ def _readable_part(draft: PlanDraft) -> Plan:
     """The agents of a plan with problems whose names, waves and ``after`` could be read, for an
     overlap analysis alongside the structural problems (invalid patterns are skipped later)."""
     seen: set[str] = set()
-    agents: list[Agent] = []
+    kept: list[AgentDraft] = []
     for a in draft.agents:
-        if not a.name or a.name in seen or not NAME_RE.fullmatch(a.name) or a.broken & {"wave", "after"} \
-                or a.wave < 1:
-            continue
-        seen.add(a.name)
-        agents.append(build_plan(PlanDraft(draft.form, [a])).agents[0])
-    known = {a.name for a in agents}
-    agents = [Agent(a.name, a.territory, a.wave, tuple(n for n in a.after if n in known and n != a.name),
-                    a.findings, a.do_not_modify, a.branch, a.line) for a in agents]
-    return Plan(agents=tuple(agents), base=draft.base, strict=draft.strict, form=draft.form)
+        if a.name and a.name not in seen and NAME_RE.fullmatch(a.name) and not a.broken & {"wave", "after"} \
+                and a.wave >= 1:
+            seen.add(a.name)
+            kept.append(a)
+    plan = build_plan(PlanDraft(draft.form, kept, draft.base, draft.base_line, draft.strict))
+    agents = (replace(a, after=tuple(n for n in a.after if n in seen and n != a.name)) for a in plan.agents)
+    return replace(plan, agents=tuple(agents))
 
 
 def effective(agent: Agent, config: RepoConfig) -> tuple[str, ...]:
