@@ -161,6 +161,10 @@ class PlanMatcher:
       patterns, then every other agent's in plan order. The alternation's order IS the
       precedence forbidden → own → crossing, so the first group that matches is the verdict.
 
+    An agent's patterns carry a lookahead refusing what its territory excludes (its ``!``
+    entries, its DO-NOT-MODIFY list and the protected list), so an excluded path is never that
+    agent's: not its own, not crossing into it, not among its ``owners``.
+
     Regexes are compiled lazily per trie place (and per agent). Invalid patterns are ignored (plan
     validation reports them). ``config`` supplies the ``protected`` list.
     """

@@ -441,3 +441,14 @@ def test_empty_patterns_name_what_removes_them():
     assert P.empty_patterns([".github/workflows/ci.yml", "src/", "!.github/workflows/"]) == [
         (".github/workflows/ci.yml", (".github/workflows/",))]
     assert P.empty_patterns(["src/", "!src/gen/"]) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["p", "q", "r"]), territories_with_exclusions, min_size=2))
+def test_property_find_overlaps_with_exclusions_equals_pairwise_overlap(territories):
+    names = sorted(territories)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    expected = [
+        Overlap(a, b, *hit) for a, b in pairs if (hit := P.overlap(territories[a], territories[b])) is not None
+    ]
+    assert P.find_overlaps(territories, pairs) == expected
