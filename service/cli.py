@@ -1,36 +1,56 @@
 """The ``wavegate`` command line (DESIGN §5): run the pre-flight on a dispatch issue saved as a
-file, and print an agent's dispatch prompt, without GitHub.
+file (or ``-`` for standard input), and print an agent's dispatch prompt, without GitHub.
 
-Exit codes: 0 the plan is valid, 1 it has problems, 2 usage error (click's convention; a missing
-or unreadable file is a usage error too).
+Exit codes: 0 the plan is valid (warnings do not count), 1 it has problems, 2 usage error
+(click's convention; a missing or unreadable file is a usage error too).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import click
 
 from .core import markers, report
 from .core.config import parse_config
-from .core.model import Plan, Problem, RepoConfig, count_problems
-from .core.plan import preflight
+from .core.model import Plan, PlanCheck, PlanWarning, Problem, RepoConfig, count_problems
+from .core.plan import check_plan
+from .core.report_json import check_json
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_ISSUE = click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
+CONFIG_IN_REPO = Path(".github") / "wavegate.yml"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("wavegate")
+    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "unknown"
 
 
 def _read(path: Path, what: str) -> str:
-    # newline="" keeps \r\n as the web editor sends it, so reported line numbers match the issue.
+    # newline="" keeps \r\n as the web editor sends it, so reported line numbers match the issue;
+    # standard input is read as bytes for the same reason.
     try:
+        if str(path) == "-":
+            return click.get_binary_stream("stdin").read().decode("utf-8")
         with path.open(encoding="utf-8", newline="") as handle:
             return handle.read()
     except (OSError, UnicodeDecodeError) as error:
-        raise click.BadParameter(f"cannot read {path}: {error}", param_hint=what) from error
+        source = "standard input" if str(path) == "-" else path
+        raise click.BadParameter(f"cannot read {source}: {error}", param_hint=what) from error
 
 
-def _config(path: Path | None) -> RepoConfig:
+def _config(path: Path | None, repo: Path | None = None) -> RepoConfig:
+    """The settings of ``--config``, else of ``REPO/.github/wavegate.yml`` when it exists, else
+    the defaults."""
+    if path is None and repo is not None and (repo / CONFIG_IN_REPO).is_file():
+        path = repo / CONFIG_IN_REPO
     if path is None:
         return RepoConfig()
     result = parse_config(_read(path, "--config"), path=str(path))
@@ -59,50 +79,68 @@ def _count(problems: list[Problem]) -> str:
     return f"{total} problem" + ("" if total == 1 else "s")
 
 
-def _print_problems(problems: list[Problem], header: str) -> None:
+def _print_problems(problems: list[Problem] | list[PlanWarning], header: str) -> None:
     click.echo(header)
     for line in report.problems_text(problems).splitlines():
         click.echo(f"  {line}")
 
 
-def _plan_or_exit(issue: Path, config: RepoConfig, repo_paths: list[str]) -> Plan:
-    result = preflight(_read(issue, "ISSUE"), config, repo_paths)
-    if isinstance(result, Plan):
-        return result
-    _print_problems(result, f"Pre-flight failed: {_count(result)}; nothing would be dispatched.")
+def _print_warnings(warnings: tuple[PlanWarning, ...]) -> None:
+    if warnings:
+        _print_problems(list(warnings), report.warnings_header(len(warnings)))
+
+
+def _plan_or_exit(issue: Path, config: RepoConfig, repo_paths: list[str]) -> tuple[Plan, PlanCheck]:
+    found = check_plan(_read(issue, "ISSUE"), config, repo_paths)
+    if found.passed and found.plan is not None:
+        return found.plan, found
+    problems = list(found.problems)
+    _print_problems(problems, f"Pre-flight failed: {_count(problems)}; nothing would be dispatched.")
+    _print_warnings(found.warnings)
     sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="wavegate", message="%(prog)s %(version)s")
 def main() -> None:
     """Wavegate: dispatch plans for parallel agents, checked before anything is created."""
 
 
 @main.command()
-@click.argument("issue", type=_FILE)
+@click.argument("issue", type=_ISSUE)
 @click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A git checkout whose tracked files are preferred as overlap witnesses.")
+              help="A git checkout: its tracked files are preferred as overlap witnesses, patterns matching "
+                   "none of them are warned about, and its .github/wavegate.yml is read unless --config is given.")
 @click.option("--config", "config_file", type=_FILE, help="A wavegate.yml with the repository settings.")
-def check(issue: Path, repo: Path | None, config_file: Path | None) -> None:
-    """Run the pre-flight on ISSUE (a dispatch issue body saved as a file): print the plan by wave
-    and every problem. Exit 0 when the plan is valid, 1 when it has problems."""
-    config = _config(config_file)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the plan, every problem and every warning as JSON (shape: docs/design.md, §5).")
+def check(issue: Path, repo: Path | None, config_file: Path | None, as_json: bool) -> None:
+    """Run the pre-flight on ISSUE (a dispatch issue body saved as a file, or - for standard input):
+    print the plan by wave, every problem and every warning. Exit 0 when the plan is valid
+    (warnings allowed), 1 when it has problems."""
+    config = _config(config_file, repo)
     repo_paths = _tracked_files(repo) if repo else []
-    plan = _plan_or_exit(issue, config, repo_paths)
+    if as_json:
+        found = check_plan(_read(issue, "ISSUE"), config, repo_paths)
+        click.echo(json.dumps(check_json(found), ensure_ascii=False, indent=2))
+        sys.exit(0 if found.passed else 1)
+    plan, found = _plan_or_exit(issue, config, repo_paths)
     click.echo(report.plan_text(plan), nl=False)
+    _print_warnings(found.warnings)
     click.echo("Pre-flight passed: no two concurrent agents share a file.")
 
 
 @main.command()
-@click.argument("issue", type=_FILE)
+@click.argument("issue", type=_ISSUE)
 @click.argument("agent")
 @click.option("--issue", "number", type=click.IntRange(min=1), default=1, show_default=True,
               help="The dispatch issue number shown in the prompt and its branch name.")
 @click.option("--config", "config_file", type=_FILE, help="A wavegate.yml with the repository settings.")
 def prompt(issue: Path, agent: str, number: int, config_file: Path | None) -> None:
-    """Print AGENT's dispatch prompt (its PR body) from the plan in ISSUE."""
+    """Print AGENT's dispatch prompt (its PR body) from the plan in ISSUE (a file, or - for
+    standard input)."""
     config = _config(config_file)
-    plan = _plan_or_exit(issue, config, [])
+    plan, _ = _plan_or_exit(issue, config, [])
     if plan.agent(agent) is None:
         raise click.BadParameter(
             f"no agent {agent!r} in the plan; agents: {', '.join(plan.names)}", param_hint="AGENT"

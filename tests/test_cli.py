@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def test_prompt_prints_the_three_parts(name):
         ("architecture", "broker/safety/"),
         ("arch-perf", "broker/core/dispatcher.py"),
     ):
-        assert f"`{pattern}` — owned by `{owner}`" in constraints
+        assert f"`{pattern}` — `{owner}` (wave" in constraints  # earlier agents: context
     assert "`wavegate/12/testing`" in out
     assert "<!-- wavegate issue=12 agent=testing plan=" in out
 
@@ -164,3 +165,114 @@ def test_near_miss_keys_are_listed_with_their_lines(newline, tmp_path):
         "line 13: cli: territory: `territory` is required",
     ):
         assert any(line.strip().startswith(expected) for line in lines), result.output
+
+
+# --------------------------------------------------------------------------- stdin, --version, --json, typos
+
+
+def block(yaml_text: str) -> str:
+    return f"```yaml dispatch\n{yaml_text}\n```\n"
+
+
+TYPOS = block("agents:\n  - name: a\n    territory: [servce/, service/webhok.py, Docs/]")
+
+
+@pytest.fixture
+def service_checkout(tmp_path) -> Path:
+    for name in ("service/webhook.py", "service/routes.py", "docs/design.md", "README.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    return tmp_path
+
+
+def test_check_and_prompt_read_standard_input():
+    body = (PLANS / CONSOLIDATED[0]).read_text(encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "-"], input=body)
+    assert result.exit_code == 0 and "Pre-flight passed" in result.output
+    result = CliRunner().invoke(main, ["prompt", "-", "testing"], input=body)
+    assert result.exit_code == 0 and "### Scope" in result.output
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.startswith("wavegate ")
+
+
+def test_typos_are_warnings_with_did_you_mean_and_exit_0(service_checkout):
+    result = CliRunner().invoke(main, ["check", "-", "--repo", str(service_checkout)], input=TYPOS)
+    assert result.exit_code == 0, result.output
+    assert "3 warnings" in result.output and "Pre-flight passed" in result.output
+    for wrong, right in (("servce/", "service/"), ("service/webhok.py", "service/webhook.py"), ("Docs/", "docs/")):
+        assert f"`{wrong}` matches no file of the repository; did you mean `{right}`?" in result.output
+
+
+def test_check_json_has_a_versioned_shape(service_checkout):
+    result = CliRunner().invoke(main, ["check", "-", "--json", "--repo", str(service_checkout)], input=TYPOS)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert (doc["format"], doc["version"], doc["passed"]) == ("wavegate-check", 1, True)
+    assert doc["plan"]["agents"][0]["territory"] == ["servce/", "service/webhok.py", "Docs/"]
+    assert [w["suggestion"] for w in doc["warnings"]] == ["service/", "service/webhook.py", "docs/"]
+    assert doc["problems"] == []
+
+
+def test_check_json_of_a_refused_plan_exits_1():
+    result = run("check", PLANS / FIRST[0], "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.output)
+    assert doc["passed"] is False and doc["plan"]["agents"][0]["name"] == "security"
+    assert {p["code"] for p in doc["problems"]} == {"overlap"}
+
+
+def test_repo_config_is_read_from_the_checkout_unless_config_is_given(service_checkout, tmp_path_factory):
+    (service_checkout / ".github").mkdir()
+    (service_checkout / ".github" / "wavegate.yml").write_text("protected: [docs/]\n", encoding="utf-8")
+    body = block("agents:\n  - name: a\n    territory: [docs/]")
+    result = CliRunner().invoke(main, ["check", "-", "--repo", str(service_checkout)], input=body)
+    assert result.exit_code == 1 and "`docs/` (protected)" in result.output
+    other = tmp_path_factory.mktemp("config") / "wavegate.yml"
+    other.write_text("protected: []\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "-", "--repo", str(service_checkout), "--config", str(other)],
+                                input=body)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", ["globs-by-extension.md", "exclusions.md", "nested-waves.md"])
+def test_plans_as_coordinators_write_them_pass(name):
+    result = run("check", PLANS / name)
+    assert result.exit_code == 0, result.output
+    assert "Pre-flight passed" in result.output
+
+
+def test_exceptions_show_in_the_prompt():
+    result = run("prompt", PLANS / "exclusions.md", "api")
+    assert "- `lib/` except `lib/generated/`" in result.output
+    result = run("prompt", PLANS / "exclusions.md", "src")
+    assert "- `src/` except `src/gen/`" in result.output
+
+
+def test_the_wave_one_prompt_of_nested_folders_does_not_contradict_itself():
+    out = run("prompt", PLANS / "nested-waves.md", "core").output
+    assert "`lib/`" not in out.split("DO NOT MODIFY:")[1].split("Other agents'")[0]
+    assert "- `lib/` — `followup` (wave 2, after you); where it meets your `lib/core/`, your scope wins" in out
+
+
+def test_a_nested_glob_is_refused_with_a_plausible_or_a_real_witness(tmp_path):
+    result = run("check", PLANS / "nested-glob.md")
+    assert result.exit_code == 1 and "src/api/a.py (through `src/**/*.py` and `src/api/`)" in result.output
+    for name in ("src/api/routes.py", "src/main.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    result = run("check", PLANS / "nested-glob.md", "--repo", tmp_path)
+    assert result.exit_code == 1 and "src/api/routes.py" in result.output and "a.py" not in result.output
+
+
+def test_the_typo_plan_warns_about_each_pattern(service_checkout):
+    result = run("check", PLANS / "typos.md", "--repo", service_checkout)
+    assert result.exit_code == 0, result.output
+    for wrong, right in (("servce/", "service/"), ("service/webhok.py", "service/webhook.py"), ("Docs/", "docs/")):
+        assert f"`{wrong}` matches no file of the repository; did you mean `{right}`?" in result.output

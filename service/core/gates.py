@@ -11,7 +11,7 @@ in ``after`` that are not agents of the plan are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .model import AgentPR, Dependency, GateDecision, GateState, Plan, PrState
 
@@ -113,48 +113,57 @@ def evaluate(
     transitive ones instead, so a waiting gate always names whom it waits for. Both are ordered by
     wave, then plan order. A removed agent that is no longer in the plan has wave 0.
     """
-    direct = dependencies(plan)
-    trans = transitive_dependencies(plan)
-    order = {n: i for i, n in enumerate(plan.names)}
-    waves = {a.name: a.wave for a in plan.agents}
-
-    def pr(name: str) -> AgentPR:
-        return prs.get(name) or AgentPR(agent=name)
-
-    def dep(name: str) -> Dependency:
-        p = pr(name)
-        return Dependency(agent=name, wave=waves[name], number=p.number, state=p.state)
-
-    def ordered(names) -> tuple[Dependency, ...]:
-        return tuple(dep(n) for n in sorted(names, key=lambda n: (waves[n], order[n])))
-
-    def done(name: str) -> bool:
-        return name in skipped or pr(name).state is PrState.MERGED
-
+    view = _GateView(plan, prs, skipped)
     out: dict[str, GateDecision] = {}
     for a in plan.agents:
         if cancelled:
-            state = GateState.CANCELLED
+            out[a.name] = GateDecision(a.name, a.wave, GateState.CANCELLED)
         elif a.name in removed:
-            state = GateState.REMOVED
-        elif pr(a.name).state is PrState.MERGED:
-            state = GateState.MERGED
-        elif a.name in skipped:
-            state = GateState.SKIPPED
+            out[a.name] = GateDecision(a.name, a.wave, GateState.REMOVED)
         else:
-            closed = [n for n in trans[a.name] if n not in skipped and pr(n).state is PrState.CLOSED]
-            if closed:
-                out[a.name] = GateDecision(a.name, a.wave, GateState.BLOCKED, blocked_by=ordered(closed))
-                continue
-            pending = [n for n in direct[a.name] if not done(n)] or [
-                n for n in trans[a.name] if not done(n)
-            ]
-            if pending:
-                out[a.name] = GateDecision(a.name, a.wave, GateState.WAITING, waiting_on=ordered(pending))
-                continue
-            state = GateState.UNLOCKED
-        out[a.name] = GateDecision(a.name, a.wave, state)
+            out[a.name] = view.decide(a.name, a.wave)
     for name in sorted(removed - set(plan.names)):
         state = GateState.CANCELLED if cancelled else GateState.REMOVED
         out[name] = GateDecision(name, 0, state)
     return out
+
+
+class _GateView:
+    """One plan's dependencies and PR states, for deciding its agents' gates."""
+
+    def __init__(self, plan: Plan, prs: Mapping[str, AgentPR], skipped: frozenset[str]) -> None:
+        self.direct = dependencies(plan)
+        self.trans = transitive_dependencies(plan)
+        self.order = {n: i for i, n in enumerate(plan.names)}
+        self.waves = {a.name: a.wave for a in plan.agents}
+        self.prs, self.skipped = prs, skipped
+
+    def pr(self, name: str) -> AgentPR:
+        return self.prs.get(name) or AgentPR(agent=name)
+
+    def ordered(self, names: Iterable[str]) -> tuple[Dependency, ...]:
+        """Dependencies by wave, then plan order."""
+        deps = []
+        for n in sorted(names, key=lambda n: (self.waves[n], self.order[n])):
+            p = self.pr(n)
+            deps.append(Dependency(agent=n, wave=self.waves[n], number=p.number, state=p.state))
+        return tuple(deps)
+
+    def done(self, name: str) -> bool:
+        return name in self.skipped or self.pr(name).state is PrState.MERGED
+
+    def decide(self, name: str, wave: int) -> GateDecision:
+        """Merged, skipped, then blocked before waiting before unlocked."""
+        if self.pr(name).state is PrState.MERGED:
+            return GateDecision(name, wave, GateState.MERGED)
+        if name in self.skipped:
+            return GateDecision(name, wave, GateState.SKIPPED)
+        closed = [n for n in self.trans[name] if n not in self.skipped and self.pr(n).state is PrState.CLOSED]
+        if closed:
+            return GateDecision(name, wave, GateState.BLOCKED, blocked_by=self.ordered(closed))
+        pending = [n for n in self.direct[name] if not self.done(n)] or [
+            n for n in self.trans[name] if not self.done(n)
+        ]
+        if pending:
+            return GateDecision(name, wave, GateState.WAITING, waiting_on=self.ordered(pending))
+        return GateDecision(name, wave, GateState.UNLOCKED)

@@ -42,6 +42,13 @@ class Agent:
     branch: str | None = None
     line: int | None = None
 
+    @property
+    def exclusions(self) -> tuple[str, ...]:
+        """What the agent's territory leaves out of its scope: its ``!`` entries (without the
+        ``!``), then its DO-NOT-MODIFY patterns; the repository's protected list comes on top."""
+        own = tuple(p[1:] for p in self.territory if p.startswith("!"))
+        return own + tuple(p for p in self.do_not_modify if p not in own)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -88,6 +95,37 @@ class Problem:
     field: str | None = None
     line: int | None = None
     more: int = 0
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    """Something in a plan that is probably a mistake but blocks nothing (agents may create new
+    files), e.g. a pattern that matches no tracked file. Same location fields as ``Problem``;
+    ``pattern`` is the entry warned about as written, ``suggestion`` the pattern the author
+    probably meant (None when nothing is close)."""
+
+    code: str
+    message: str
+    fix: str = ""
+    agent: str | None = None
+    field: str | None = None
+    line: int | None = None
+    suggestion: str | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    """Everything the pre-flight found: the plan (None when it could not be read at all), every
+    problem (any problem refuses the plan) and every warning (none refuses it)."""
+
+    plan: Plan | None
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[PlanWarning, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.plan is not None and not self.problems
 
 
 def count_problems(problems: Sequence[Problem]) -> int:
@@ -371,3 +409,4 @@ class DashboardState:
     amendments: tuple[Amendment, ...] = ()
     notice: str | None = None
     dispatched_at: datetime | None = None
+    warnings: tuple[PlanWarning, ...] = ()

@@ -9,11 +9,10 @@ both found nothing; otherwise every problem is returned at once, sorted by line.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from . import gates, patterns
 from .config import ref_problem
-from .model import Agent, Overlap, Plan, Problem, RepoConfig
+from .model import Agent, Plan, Problem
 from .plan_draft import MAX_AGENTS, MAX_PATTERNS, AgentDraft, PlanDraft, too_many_agents, too_many_patterns
 from .plan_prose import has_agent_headings, read_prose_plan
 from .plan_source import Fence, body_lines, fences
@@ -23,12 +22,11 @@ MAX_BODY_BYTES = 256 * 1024
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_NAME_LENGTH = 64
-MAX_WITNESSES_SHOWN = 10
 MAX_PROBLEMS = 100  # a dashboard cannot usefully list more; the rest are counted
 
 NO_PLAN_FIX = (
-    "add a fenced block whose info string contains `dispatch` (```` ```yaml dispatch ````) with "
-    "`agents:` (name, territory, and optionally wave, after, findings, do_not_modify), or write "
+    "add a fenced block whose info string contains `dispatch`, like ```` ```yaml dispatch ````, holding "
+    "`agents:` with name, territory and optionally wave, after, findings, do_not_modify; or write "
     "one heading `Agent: NAME` per agent followed by the lists `Authorized files:`, "
     "`Findings to fix:` and `Do not modify:`"
 )
@@ -55,13 +53,22 @@ def parse_plan(body: str | None) -> Plan | list[Problem]:
 
 
 def _parse(body: str | None) -> Plan | list[Problem]:
+    draft, problems = read_draft(body)
+    if problems or draft is None:
+        return sorted_problems(problems)
+    return build_plan(draft)
+
+
+def read_draft(body: str | None) -> tuple[PlanDraft | None, list[Problem]]:
+    """The plan as read (None when there is no plan to read) and every structural and meaning
+    problem, unsorted. May raise on a reader bug (``parse_plan`` catches it)."""
     if body is None or not body.strip():
-        return [_no_plan()]
+        return None, [_no_plan()]
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
-        return [Problem("body-too-large",
-                        f"the issue body is {size:,} bytes; a plan may be at most {MAX_BODY_BYTES:,}",
-                        "shorten the issue body; move long findings into linked issues")]
+        return None, [Problem("body-too-large",
+                              f"the issue body is {size:,} bytes; a plan may be at most {MAX_BODY_BYTES:,}",
+                              "shorten the issue body; move long findings into linked issues")]
     lines = body_lines(body)
     blocks = [f for f in fences(lines) if f.is_dispatch]
     if blocks:
@@ -73,12 +80,26 @@ def _parse(body: str | None) -> Plan | list[Problem]:
     elif has_agent_headings(lines):
         draft = read_prose_plan(lines)
     else:
-        return [_no_plan()]
-    problems = draft.problems + _meaning(draft)
-    return _sorted(problems) if problems else _build(draft)
+        return None, [_no_plan()]
+    return draft, draft.problems + _meaning(draft)
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
+# (agent, field, pattern as written) → the 1-based line of that list item.
+PatternLines = dict[tuple[str, str, str], int]
+
+
+def pattern_lines(draft: PlanDraft) -> PatternLines:
+    """Where each pattern of a draft was written, for problems located on the pattern's line."""
+    out: PatternLines = {}
+    for a in draft.agents:
+        for field in ("territory", "do_not_modify"):
+            for item in getattr(a, field):
+                if a.name and item.line:
+                    out.setdefault((a.name, field, item.value), item.line)
+    return out
+
+
+def sorted_problems(problems: list[Problem]) -> list[Problem]:
     """Problems by line (those without a line first), at most ``MAX_PROBLEMS``: the last one
     then says how many more there are."""
     out = sorted(problems, key=lambda p: (p.line or 0, p.agent or "", p.code))
@@ -101,7 +122,8 @@ def _no_plan() -> Problem:
                    "`Agent: NAME` heading", NO_PLAN_FIX)
 
 
-def _build(draft: PlanDraft) -> Plan:
+def build_plan(draft: PlanDraft) -> Plan:
+    """The frozen ``Plan`` of a draft (meant for a draft without problems)."""
     agents = tuple(
         Agent(
             name=a.name or "",
@@ -151,7 +173,7 @@ def _names(agents: list[AgentDraft]) -> list[Problem]:
         if a.name is None:
             if "name" not in a.broken:
                 out.append(Problem("missing-name", "an agent has no `name`",
-                                   "add `name: …` (lower-case letters, digits and `-`)", None, "name", a.line))
+                                   "add `name: …` with lower-case letters, digits and `-`", None, "name", a.line))
             continue
         if not NAME_RE.fullmatch(a.name) or len(a.name) > MAX_NAME_LENGTH:
             out.append(Problem(
@@ -177,6 +199,10 @@ def _agent_fields(a: AgentDraft) -> list[Problem]:
         out.append(Problem("empty-territory", "`territory` is required and must be non-empty",
                            "list the paths this agent may change under `territory:`",
                            a.name, "territory", a.line))
+    elif a.territory and all(patterns.is_exclusion(i.value) for i in a.territory):
+        out.append(Problem("empty-territory", "`territory` lists only exclusions; `!` entries remove paths "
+                           "from the paths listed beside them", "list the paths this agent may change, "
+                           "then the `!` exceptions", a.name, "territory", a.territory[0].line or a.line))
     if "wave" not in a.broken and a.wave < 1:
         out.append(Problem("invalid-wave", f"`wave` is {a.wave}; waves start at 1",
                            "use wave 1 for agents that start at once", a.name, "wave", a.wave_line or a.line))
@@ -184,12 +210,19 @@ def _agent_fields(a: AgentDraft) -> list[Problem]:
         out.append(Problem("invalid-branch", f"`branch` `{a.branch}` is not a valid branch name: {why}",
                            "choose another branch name, or remove `branch` for the default",
                            a.name, "branch", a.branch_line))
-    for field in ("territory", "do_not_modify"):
+    out += _pattern_problems(a)
+    return out
+
+
+def _pattern_problems(a: AgentDraft) -> list[Problem]:
+    out: list[Problem] = []
+    for field, check, fix in (("territory", patterns.entry_problem, patterns.entry_fix),
+                              ("do_not_modify", patterns.pattern_problem, patterns.pattern_fix)):
         for item in getattr(a, field):
-            why = patterns.pattern_problem(item.value)
+            why = check(item.value)
             if why:
                 out.append(Problem("invalid-pattern", f"`{field}` pattern `{item.value}`: {why}",
-                                   patterns.pattern_fix(item.value), a.name, field, item.line))
+                                   fix(item.value), a.name, field, item.line))
     return out
 
 
@@ -245,170 +278,8 @@ def _after(agents: list[AgentDraft]) -> list[Problem]:
 
 # --------------------------------------------------------------------------- pre-flight
 
+# The pre-flight lives in ``plan_check`` (it needs this module's reader); re-exported here so
+# ``plan.preflight`` stays where callers import it from.
+from .plan_check import check_plan, preflight  # noqa: E402
 
-def preflight(
-    body: str | None,
-    config: RepoConfig = RepoConfig(),
-    repo_paths: Sequence[str] = (),
-) -> Plan | list[Problem]:
-    """``parse_plan`` plus the Non-Overlapping File Test: overlaps between concurrent agents
-    (with witnesses, ``repo_paths`` preferred), territory vs own DO-NOT-MODIFY and vs protected.
-    Returns the plan only when there is no problem at all.
-
-    ``repo_paths`` are the base tree's file paths (repository-relative POSIX). One ``overlap``
-    problem per concurrent pair, on the first agent, naming every contested real file (or the
-    shortest possible path when no real file is contested). Overlap analysis runs only on a plan
-    without parse problems. Never raises.
-    """
-    plan = parse_plan(body)
-    if isinstance(plan, list):
-        return plan
-    try:
-        problems = _preflight(plan, config, list(repo_paths))
-    except Exception as exc:
-        problems = [Problem("internal", f"the pre-flight could not run ({type(exc).__name__})",
-                            "simplify the plan, and report this issue body to the maintainers")]
-    return _sorted(problems) if problems else plan
-
-
-def _preflight(plan: Plan, config: RepoConfig, repo_paths: list[str]) -> list[Problem]:
-    out: list[Problem] = []
-    territories = {a.name: a.territory for a in plan.agents}
-    try:
-        budget = patterns.Budget()
-        overlaps = patterns.find_overlaps(territories, gates.concurrent_pairs(plan), repo_paths, budget)
-        # Only the first MAX_PROBLEMS problems by line are shown (``_sorted``): the overlaps past
-        # them are counted, not worded; naming every contested file of 4,950 pairs costs seconds.
-        lines = {a.name: (a.line or 0, a.name) for a in plan.agents}
-        overlaps.sort(key=lambda o: lines[o.agent_a])
-        out += [_overlap_problem(plan, o, repo_paths, budget) if i < MAX_PROBLEMS else _overlap_counted(o, lines[o.agent_a][0])
-                for i, o in enumerate(overlaps)]
-    except patterns.TooComplex as exc:  # past one pair's or the pre-flight's limit: refuse, never guess
-        out.append(_too_complex_pair(plan, exc))
-    for a in plan.agents:
-        checks = [("territory-vs-do-not-modify", a.do_not_modify, "do_not_modify",
-                   "its own DO-NOT-MODIFY pattern", "remove the path from one of the two lists"),
-                  ("protected", config.protected, "territory", "the repository's protected pattern",
-                   "narrow the territory so that it leaves out the protected paths "
-                   "(`protected` in .github/wavegate.yml)")]
-        for code, others, field, what, fix in checks:
-            if not others:
-                continue
-            try:
-                hit = patterns.overlap(a.territory, others, repo_paths)
-            except patterns.TooComplex as exc:
-                out.append(_too_complex(exc, a, what))
-                continue
-            if hit:
-                out.append(Problem(
-                    code, f"territory pattern `{hit[0]}` of `{a.name}` overlaps {what} `{hit[1]}` "
-                    f"(e.g. {_paths(hit[2])})", fix, a.name, field, a.line))
-    return out
-
-
-TOO_COMPLEX_FIX = ("use fewer `*` and `**` in {patterns} (a literal folder such as `src/api/` "
-                   "compares at once)")
-
-
-def _limit(exc: patterns.TooComplex) -> str:
-    return "within the pre-flight's limit" if exc.budget_spent else "within the limit of one comparison"
-
-
-def _at(agent: Agent) -> str:
-    return f"`{agent.name}` (line {agent.line})" if agent.line else f"`{agent.name}`"
-
-
-def _too_complex_pair(plan: Plan, exc: patterns.TooComplex) -> Problem:
-    """The pair of agents, and the pair of their patterns, whose comparison ran past a limit."""
-    pa, pb = exc.patterns
-    a, b = (plan.agent(n) for n in exc.agents) if exc.agents else (None, None)
-    if a is None or b is None:
-        return Problem("pattern-too-complex",
-                       f"the territories are too complex to compare {_limit(exc)}: `{pa}` against `{pb}`",
-                       TOO_COMPLEX_FIX.format(patterns=f"`{pa}` and `{pb}`"), None, "territory")
-    return Problem("pattern-too-complex",
-                   f"the territories of {_at(a)} and {_at(b)} are too complex to compare {_limit(exc)}: "
-                   f"`{pa}` of `{a.name}` against `{pb}` of `{b.name}`",
-                   TOO_COMPLEX_FIX.format(patterns=f"`{pa}` and `{pb}`"), a.name, "territory", a.line)
-
-
-def _too_complex(exc: patterns.TooComplex, agent: Agent, what: str) -> Problem:
-    pa, pb = exc.patterns
-    return Problem("pattern-too-complex",
-                   f"territory pattern `{pa}` of {_at(agent)} is too complex to compare with {what} `{pb}` "
-                   f"{_limit(exc)}", TOO_COMPLEX_FIX.format(patterns=f"`{pa}` and `{pb}`"),
-                   agent.name, "territory", agent.line)
-
-
-def _overlap_problem(plan: Plan, o: Overlap, repo_paths: list[str], budget: patterns.Budget) -> Problem:
-    a, b = plan.agent(o.agent_a), plan.agent(o.agent_b)
-    assert a is not None and b is not None
-    # find_overlaps names one meeting pattern pair; the message names every contested real file
-    # (the Non-Overlapping File Test is about files), with the patterns of each side behind it.
-    contested: list[str] = []
-    if repo_paths:
-        rx_a, rx_b = patterns.compile_patterns(a.territory), patterns.compile_patterns(b.territory)
-        contested = [p for p in repo_paths if rx_a.fullmatch(p) and rx_b.fullmatch(p)]
-    if contested:
-        shown = [_via(p, _first(a.territory, p), _first(b.territory, p)) for p in contested[:MAX_WITNESSES_SHOWN]]
-        more = len(contested) - len(shown)
-        files = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-    else:
-        # No repository files: one shortest witness per meeting pattern pair, so literal file
-        # territories name every contested file, not only the first.
-        try:
-            shown = _shortest_witnesses(a.territory, b.territory, budget)
-        except patterns.TooComplex as exc:
-            raise exc.between(a.name, b.name) from None
-        shown = shown or [_via(_paths(o.witnesses), o.pattern_a, o.pattern_b)]
-        files = ", ".join(shown[:MAX_WITNESSES_SHOWN])
-        if len(shown) > MAX_WITNESSES_SHOWN:
-            files += f" and {len(shown) - MAX_WITNESSES_SHOWN} more"
-    waves = f"wave {a.wave}" if a.wave == b.wave else f"waves {a.wave} and {b.wave}"
-    return Problem(
-        "overlap",
-        f"`{a.name}` and `{b.name}` may run at the same time ({waves}, neither after the other) and "
-        f"both territories contain {files}",
-        f"move the file into one agent's territory, or put the agents in different waves "
-        f"(or add `after: [{a.name}]` to `{b.name}`)",
-        a.name, "territory", a.line,
-    )
-
-
-def _overlap_counted(o: Overlap, line: int) -> Problem:
-    return Problem("overlap", f"`{o.agent_a}` and `{o.agent_b}` overlap", "", o.agent_a, "territory", line or None)
-
-
-def _shortest_witnesses(territory_a: Sequence[str], territory_b: Sequence[str],
-                        budget: patterns.Budget) -> list[str]:
-    # Pairs with a literal side (a file or folder) name the contested files and cost little; two
-    # wildcard patterns are represented by the one witness the overlap search already found.
-    shown: list[str] = []
-    for pa in territory_a:
-        for pb in territory_b:
-            if not (_literal(pa) or _literal(pb)):
-                continue
-            witness = budget.compare(pa, pb)
-            if witness is not None:
-                text = _via(witness, pa, pb)
-                if text not in shown:
-                    shown.append(text)
-    return shown
-
-
-def _literal(pattern: str) -> bool:
-    return "*" not in pattern and "?" not in pattern
-
-
-def _via(path: str, pattern_a: str, pattern_b: str) -> str:
-    if pattern_a.lstrip("/") == path == pattern_b.lstrip("/"):
-        return path
-    return f"{path} (through `{pattern_a}` and `{pattern_b}`)"
-
-
-def _first(territory: Sequence[str], path: str) -> str:
-    return next((p for p in territory if patterns.matches(p, path)), territory[0])
-
-
-def _paths(paths: Sequence[str]) -> str:
-    return ", ".join(paths) if paths else "a common path"
+__all__ = ["check_plan", "parse_plan", "preflight", "read_draft"]

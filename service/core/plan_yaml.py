@@ -70,7 +70,7 @@ class _Reader:
         if root is None or not isinstance(root, MappingNode):
             found = "nothing" if root is None else yn.kind(root)
             self.problem("no-agents", f"the dispatch block holds {found}, not a plan",
-                         "write a mapping with an `agents:` list (see the example in the docs)",
+                         "write a mapping with an `agents:` list, as in the example in the docs",
                          line=open_line if root is None else self.line(root))
             return
         items, bad = yn.entries(root)
@@ -206,7 +206,7 @@ class _Reader:
             text = yn.as_str(item)
             if text is None:
                 ok = False
-                hint = ("quote the item: `- \"P0: …\"` (an unquoted `: ` makes YAML read a mapping)"
+                hint = ("quote the item: `- \"P0: …\"`: an unquoted `: ` makes YAML read a mapping"
                         if isinstance(item, MappingNode) else "write each item as a string; quote it if needed")
                 self.problem("wrong-type", f"every item of `{e.key}` must be a string, not {yn.kind(item)}",
                              hint, agent=who, field=e.key, line=self.line(item))
@@ -225,6 +225,6 @@ _TYPE_FIX = {
     "base": "write the base branch name, e.g. `base: main`, or remove the key for the default branch",
     "wave": "write a whole number, e.g. `wave: 2`, or remove the key for wave 1",
     "branch": "write a branch name, e.g. `branch: security/p0-auth`, or remove the key",
-    "name": "write a name such as `security` (lower-case letters, digits and `-`)",
+    "name": "write a name such as `security`: lower-case letters, digits and `-`",
     "agents": "write `agents:` followed by one `- name: …` entry per agent",
 }

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .commands import Command
-from .markers import branch_name, pr_marker
-from .model import GATE_CHECK, TERRITORY_CHECK, AgentPR, GateDecision, Plan, RepoConfig
+from .model import GATE_CHECK, AgentPR, GateDecision, Plan
 from .report_checks import (
     direct_dependencies,
     error_output,
@@ -23,10 +22,19 @@ from .report_checks import (
     queued_output,
     territory_output,
 )
-from .report_dashboard import dashboard, dividend, hidden_state, problems_markdown, problems_text
+from .report_dashboard import (
+    dashboard,
+    dividend,
+    hidden_state,
+    problems_markdown,
+    problems_text,
+    warnings_header,
+)
 from .report_format import agent_pr, code, fit_title, join_names, plural
+from .report_prompt import SCOPE_RULE, dispatch_prompt
 
 __all__ = [
+    "SCOPE_RULE",
     "api_failure_notice",
     "command_ack",
     "command_help",
@@ -50,109 +58,14 @@ __all__ = [
     "skip_unknown_agent",
     "territory_output",
     "unlock_comment",
+    "warnings_header",
 ]
-
-SCOPE_RULE = (
-    "Out-of-scope discoveries: do not fix them in place, even when the fix looks small; the file "
-    "may belong to another agent, and a fix there becomes a merge conflict. Record each one under a "
-    "`## Scope expansions` heading in this PR's description, or in `SCOPE-EXPANSIONS.md` (the "
-    "territory check exempts that file), and continue with your assigned scope."
-)
-
 
 def pr_title(issue: int, agent: str, plan: Plan) -> str:
     """Title of an agent PR, e.g. ``[wave 1] security — dispatch #12`` (≤ 255 characters)."""
     found = plan.agent(agent)
     wave = found.wave if found else 1
     return fit_title(f"[wave {wave}] {agent} — dispatch #{issue}")
-
-
-def _item(text: str) -> str:
-    # Findings are verbatim; continuation lines are indented so they stay inside the list item.
-    first, *rest = text.splitlines() or [""]
-    return "\n".join([f"- {first}", *(f"  {line}" if line else "" for line in rest)])
-
-
-def _dependency_sentence(plan: Plan, agent: str) -> str:
-    me = plan.agent(agent)
-    assert me is not None
-    earlier: dict[int, list[str]] = {}
-    for a in plan.agents:
-        if a.wave < me.wave:
-            earlier.setdefault(a.wave, []).append(code(a.name))
-    parts = [f"wave {w} ({', '.join(names)})" for w, names in sorted(earlier.items())]
-    extra = [code(n) for n in me.after if not any(a.name == n and a.wave < me.wave for a in plan.agents)]
-    if extra:
-        parts.append(join_names(extra))
-    if not parts:
-        return (
-            f"Dependencies: none. You are in wave {me.wave}; this PR may merge as soon as its checks pass "
-            f"(`{GATE_CHECK}` and `{TERRITORY_CHECK}`)."
-        )
-    return (
-        f"Dependencies: you are in wave {me.wave} and start after these have merged: {join_names(parts)}. "
-        f"`{GATE_CHECK}` keeps this PR from merging until then; `{TERRITORY_CHECK}` checks every push "
-        "against your territory."
-    )
-
-
-def dispatch_prompt(
-    plan: Plan, agent: str, issue: int, plan_hash: str, config: RepoConfig = RepoConfig()
-) -> str:
-    """The agent's PR body (DESIGN §3.2): scope, findings, constraints (own list, every other
-    agent's territory named by agent, protected list), the scope-expansion rule, then the
-    hidden marker ``<!-- wavegate issue=N agent=NAME plan=HASH -->``.
-
-    ``issue`` is the dispatch issue number; the branch shown follows ``config.branch_prefix``.
-    Patterns another agent shares verbatim with this one are left out of DO NOT MODIFY (the
-    agents run one after the other). Raises ``KeyError`` when ``agent`` is not in ``plan``.
-    """
-    me = plan.agent(agent)
-    if me is None:
-        raise KeyError(agent)
-    own = set(me.territory)
-    lines = [
-        f"## Dispatch: {code(me.name)} · wave {me.wave}",
-        "",
-        f"You are agent {code(me.name)} of the dispatch plan in #{issue}. Work on branch "
-        f"{code(branch_name(issue, me, config.branch_prefix))}: every push to it is checked against the scope below.",
-        "",
-        "### Scope",
-        "",
-        "AUTHORIZED FILES (gitignore patterns anchored at the repository root; `dir/` covers everything below it):",
-        "",
-        *(f"- {code(p)}" for p in me.territory),
-        "",
-        "### Findings",
-        "",
-        *([_item(f) for f in me.findings] or ["None listed."]),
-        "",
-        "### Constraints",
-        "",
-        "DO NOT MODIFY:",
-        "",
-    ]
-    forbidden: list[str] = [f"- {code(p)} — your own DO-NOT-MODIFY list" for p in me.do_not_modify]
-    owners: dict[str, list[str]] = {}
-    for other in plan.agents:
-        if other.name == me.name:
-            continue
-        for p in other.territory:
-            if p not in own:
-                owners.setdefault(p, []).append(f"{code(other.name)} (wave {other.wave})")
-    forbidden += [f"- {code(p)} — owned by {join_names(names)}" for p, names in owners.items()]
-    forbidden += [f"- {code(p)} — protected by the repository settings" for p in config.protected]
-    lines += forbidden or ["- nothing beyond your scope: still change only the files of your scope"]
-    lines.append("")
-    deps = direct_dependencies(plan, me.name)
-    if deps and owners:
-        lines += [
-            "Where another agent's pattern above also covers a path of your scope, your scope wins: the agents you depend on "
-            "merge before you start.",
-            "",
-        ]
-    lines += [SCOPE_RULE, "", _dependency_sentence(plan, me.name), "", pr_marker(issue, me.name, plan_hash), ""]
-    return "\n".join(lines)
 
 
 def plan_text(plan: Plan) -> str:

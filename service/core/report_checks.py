@@ -212,6 +212,21 @@ def territory_output(verdict: TerritoryVerdict, *, max_annotations: int = MAX_AN
     v = verdict
     conclusion = Conclusion.FAILURE if v.source is FileSource.TRUNCATED else v.conclusion
     offending, notices = v.offending, v.notices
+    annotations = [_annotation(p, v.agent, v.strict, "failure") for p in offending[:max_annotations]]
+    annotations += [_annotation(p, v.agent, v.strict, "notice") for p in notices[: max_annotations - len(annotations)]]
+    return CheckOutput(
+        name=TERRITORY_CHECK,
+        status="completed",
+        conclusion=conclusion.value,
+        title=_territory_title(v),
+        summary=_territory_summary(v, max_annotations),
+        text=_territory_text(v),
+        annotations=tuple(annotations[:max_annotations]),
+    )
+
+
+def _territory_head(v: TerritoryVerdict) -> list[str]:
+    """The intro, the table of kinds and the note on how the file list was obtained."""
     if v.agent is None:
         intro = (
             "This PR is no agent's. It fails only when it touches the territory of an agent whose PR "
@@ -230,9 +245,13 @@ def territory_output(verdict: TerritoryVerdict, *, max_annotations: int = MAX_AN
     note = _source_note(v)
     if note:
         head += [note, ""]
-    tail: list[str] = []
-    if offending and v.agent is not None:
-        tail = ["", _FIX]
+    return head
+
+
+def _territory_summary(v: TerritoryVerdict, max_annotations: int) -> str:
+    offending, notices = v.offending, v.notices
+    head = _territory_head(v)
+    tail: list[str] = ["", _FIX] if offending and v.agent is not None else []
     annotated = min(len(offending) + len(notices), max_annotations)
     if len(offending) + len(notices) > annotated:
         tail += ["", f"Annotations mark the first {annotated:,} of these paths."]
@@ -242,32 +261,20 @@ def territory_output(verdict: TerritoryVerdict, *, max_annotations: int = MAX_AN
     notice_lines = [path_line(p, v.agent, v.strict) for p in notices]
     if offending_lines:
         body += ["### Outside territory" if v.agent else "### In active territory", ""]
-        share = budget if not notice_lines else budget * 3 // 4
-        body += fit_lines(offending_lines, share)
+        body += fit_lines(offending_lines, budget if not notice_lines else budget * 3 // 4)
     if notice_lines:
-        if body:
-            body.append("")
+        body += [""] if body else []
         body += ["### Unowned (notice only)", ""]
         body += fit_lines(notice_lines, budget - nbytes("\n".join(body)))
-    summary = fit_body("\n".join(head + body + tail).rstrip() + "\n")
+    return fit_body("\n".join(head + body + tail).rstrip() + "\n")
 
-    text = None
-    if v.paths:
-        rows = [f"| {p.kind.value} | {cell(p.path)} | {_escape_cell(status_phrase(p))} |" for p in v.paths]
-        header = ["Every checked path, in GitHub's order:", "", "| kind | path | change |", "|---|---|---|"]
-        text = fit_body("\n".join(header + fit_lines(rows, MAX_BODY_BYTES - 400, "| … | and {n} more | |")) + "\n")
 
-    annotations = [_annotation(p, v.agent, v.strict, "failure") for p in offending[:max_annotations]]
-    annotations += [_annotation(p, v.agent, v.strict, "notice") for p in notices[: max_annotations - len(annotations)]]
-    return CheckOutput(
-        name=TERRITORY_CHECK,
-        status="completed",
-        conclusion=conclusion.value,
-        title=_territory_title(v),
-        summary=summary,
-        text=text,
-        annotations=tuple(annotations[:max_annotations]),
-    )
+def _territory_text(v: TerritoryVerdict) -> str | None:
+    if not v.paths:
+        return None
+    rows = [f"| {p.kind.value} | {cell(p.path)} | {_escape_cell(status_phrase(p))} |" for p in v.paths]
+    header = ["Every checked path, in GitHub's order:", "", "| kind | path | change |", "|---|---|---|"]
+    return fit_body("\n".join(header + fit_lines(rows, MAX_BODY_BYTES - 400, "| … | and {n} more | |")) + "\n")
 
 
 def merge_group_territory_output(verdict: TerritoryVerdict, pr_number: int) -> CheckOutput:
@@ -336,89 +343,116 @@ def gate_output(
     pending, so WAITING becomes failure ("not merged into the merge group's base").
     """
     d = decision
-    me = code(d.agent)
     if d.state is GateState.UNLOCKED:
-        deps = direct_dependencies(plan, d.agent) if plan else ()
-        if plan is not None and not deps:
-            return _gate("success", f"wave {d.wave}: no dependencies", [f"Agent {me} (wave {d.wave}) depends on no other agent: it may merge whenever its other checks pass."])
-        if deps:
-            names = [agent_pr(n, prs[n].number) if prs and n in prs else n for n in deps]
-            title = f"wave {d.wave} unlocked: {', '.join(names)} merged"
-            lines = [f"Every dependency of agent {me} (wave {d.wave}) has merged or was skipped: {', '.join(names)}.", "", "This PR may merge."]
-        else:
-            title = f"wave {d.wave} unlocked"
-            lines = [f"Every dependency of agent {me} (wave {d.wave}) has merged or was skipped. This PR may merge."]
-        return _gate("success", title, lines)
+        return _gate_unlocked(d, plan, prs)
     if d.state in (GateState.WAITING, GateState.BLOCKED) and merge_group_base:
-        pending = tuple(d.blocked_by) + tuple(d.waiting_on)
-        lines = [
-            f"Agent {me} (wave {d.wave}) may merge only after its dependencies, and these are not merged into "
-            f"the base of this merge group ({code(merge_group_base[:12])}):",
-            "",
-            *_dependency_table(pending),
-            "",
-            "A merge group never waits: this run fails so the queue moves on. Queue this PR again once they have merged.",
-        ]
-        waves = {dep.wave for dep in pending}
-        if len(waves) == 1:
-            title = f"wave {waves.pop()} not merged into the merge group's base: " + ", ".join(
-                agent_pr(dep.agent, dep.number) for dep in pending
-            )
-        else:
-            title = f"not merged into the merge group's base: {_by_wave(pending)}"
-        return _gate("failure", title, lines)
-    if d.state is GateState.WAITING:
-        lines = [
-            f"Agent {me} (wave {d.wave}) merges only after its dependencies. Still waiting for:",
-            "",
-            *_dependency_table(d.waiting_on),
-            "",
-            "This check stays in progress until they have merged: a pending required check blocks merging, "
-            "and auto-merge fires as soon as it turns green.",
-        ]
-        return _gate(None, f"waiting for {_by_wave(d.waiting_on)}", lines, status="in_progress")
-    if d.state is GateState.BLOCKED:
-        blocked = d.blocked_by
-        ways = []
-        for dep in blocked:
-            reopen = f"reopen #{dep.number}, or " if dep.number else ""
-            ways.append(f"- {code(dep.agent)}: {reopen}comment `/wavegate skip {dep.agent}` on the dispatch issue")
-        names = ", ".join(agent_pr(dep.agent, dep.number) for dep in blocked)
-        lines = [
-            f"Agent {me} (wave {d.wave}) depends on work that was closed without merging:",
-            "",
-            *_dependency_table(tuple(blocked) + tuple(d.waiting_on)),
-            "",
-            "**Way out:**",
-            "",
-            *ways,
-            "",
-            "Skipping treats the agent as done for the wave gate.",
-        ]
-        return _gate("failure", f"blocked: {names} closed without merging", lines)
-    if d.state is GateState.MERGED:
-        return _gate("success", f"{d.agent} merged", [f"Agent {me} (wave {d.wave}) has merged."])
-    if d.state is GateState.SKIPPED:
-        return _gate(
-            "success",
-            f"{d.agent} skipped: treated as done",
-            [f"Agent {me} was skipped with `/wavegate skip {d.agent}`: the wave gate treats it as done."],
+        return _gate_merge_group(d, merge_group_base)
+    return _GATE_BY_STATE.get(d.state, _gate_removed)(d)
+
+
+def _gate_unlocked(d: GateDecision, plan: Plan | None, prs: Mapping[str, AgentPR] | None) -> CheckOutput:
+    me = code(d.agent)
+    deps = direct_dependencies(plan, d.agent) if plan else ()
+    if plan is not None and not deps:
+        return _gate("success", f"wave {d.wave}: no dependencies",
+                     [f"Agent {me} (wave {d.wave}) depends on no other agent: it may merge whenever its other checks pass."])
+    if deps:
+        names = [agent_pr(n, prs[n].number) if prs and n in prs else n for n in deps]
+        title = f"wave {d.wave} unlocked: {', '.join(names)} merged"
+        lines = [f"Every dependency of agent {me} (wave {d.wave}) has merged or was skipped: {', '.join(names)}.", "",
+                 "This PR may merge."]
+    else:
+        title = f"wave {d.wave} unlocked"
+        lines = [f"Every dependency of agent {me} (wave {d.wave}) has merged or was skipped. This PR may merge."]
+    return _gate("success", title, lines)
+
+
+def _gate_merge_group(d: GateDecision, merge_group_base: str) -> CheckOutput:
+    pending = tuple(d.blocked_by) + tuple(d.waiting_on)
+    lines = [
+        f"Agent {code(d.agent)} (wave {d.wave}) may merge only after its dependencies, and these are not merged into "
+        f"the base of this merge group ({code(merge_group_base[:12])}):",
+        "",
+        *_dependency_table(pending),
+        "",
+        "A merge group never waits: this run fails so the queue moves on. Queue this PR again once they have merged.",
+    ]
+    waves = {dep.wave for dep in pending}
+    if len(waves) == 1:
+        title = f"wave {waves.pop()} not merged into the merge group's base: " + ", ".join(
+            agent_pr(dep.agent, dep.number) for dep in pending
         )
-    if d.state is GateState.CANCELLED:
-        return _gate(
-            "success",
-            "plan cancelled: no longer gated",
-            ["The dispatch plan was cancelled with `/wavegate cancel`: Wavegate no longer holds this PR back."],
-        )
+    else:
+        title = f"not merged into the merge group's base: {_by_wave(pending)}"
+    return _gate("failure", title, lines)
+
+
+def _gate_waiting(d: GateDecision) -> CheckOutput:
+    lines = [
+        f"Agent {code(d.agent)} (wave {d.wave}) merges only after its dependencies. Still waiting for:",
+        "",
+        *_dependency_table(d.waiting_on),
+        "",
+        "This check stays in progress until they have merged: a pending required check blocks merging, "
+        "and auto-merge fires as soon as it turns green.",
+    ]
+    return _gate(None, f"waiting for {_by_wave(d.waiting_on)}", lines, status="in_progress")
+
+
+def _gate_blocked(d: GateDecision) -> CheckOutput:
+    blocked = d.blocked_by
+    ways = []
+    for dep in blocked:
+        reopen = f"reopen #{dep.number}, or " if dep.number else ""
+        ways.append(f"- {code(dep.agent)}: {reopen}comment `/wavegate skip {dep.agent}` on the dispatch issue")
+    names = ", ".join(agent_pr(dep.agent, dep.number) for dep in blocked)
+    lines = [
+        f"Agent {code(d.agent)} (wave {d.wave}) depends on work that was closed without merging:",
+        "",
+        *_dependency_table(tuple(blocked) + tuple(d.waiting_on)),
+        "",
+        "**Way out:**",
+        "",
+        *ways,
+        "",
+        "Skipping treats the agent as done for the wave gate.",
+    ]
+    return _gate("failure", f"blocked: {names} closed without merging", lines)
+
+
+def _gate_merged(d: GateDecision) -> CheckOutput:
+    return _gate("success", f"{d.agent} merged", [f"Agent {code(d.agent)} (wave {d.wave}) has merged."])
+
+
+def _gate_skipped(d: GateDecision) -> CheckOutput:
+    return _gate("success", f"{d.agent} skipped: treated as done",
+                 [f"Agent {code(d.agent)} was skipped with `/wavegate skip {d.agent}`: the wave gate treats it as done."])
+
+
+def _gate_cancelled(d: GateDecision) -> CheckOutput:
+    return _gate("success", "plan cancelled: no longer gated",
+                 ["The dispatch plan was cancelled with `/wavegate cancel`: Wavegate no longer holds this PR back."])
+
+
+def _gate_removed(d: GateDecision) -> CheckOutput:
     return _gate(
         "failure",
         f"{d.agent} was removed from the plan",
         [
-            f"Agent {me} is no longer in the dispatch plan, so this PR is not part of it any more.",
+            f"Agent {code(d.agent)} is no longer in the dispatch plan, so this PR is not part of it any more.",
             "",
             "Close this PR, or add the agent back to the plan in the dispatch issue.",
         ],
     )
+
+
+_GATE_BY_STATE = {
+    GateState.WAITING: _gate_waiting,
+    GateState.BLOCKED: _gate_blocked,
+    GateState.MERGED: _gate_merged,
+    GateState.SKIPPED: _gate_skipped,
+    GateState.CANCELLED: _gate_cancelled,
+}
 
 
 def non_agent_gate_output() -> CheckOutput:

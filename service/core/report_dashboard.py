@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from .markers import DASHBOARD_MARKER, state_marker
-from .model import AgentRow, Amendment, DashboardState, GateState, Problem, PrState, count_problems
+from .model import (
+    AgentRow,
+    Amendment,
+    DashboardState,
+    GateState,
+    PlanWarning,
+    Problem,
+    PrState,
+    count_problems,
+)
 from .report_format import (
     MAX_BODY_BYTES,
     agent_pr,
@@ -41,7 +50,7 @@ _CHECK_WORDS = {"success": "✅ passed", "failure": "❌ failed", "neutral": "�
 # --------------------------------------------------------------------------- problems
 
 
-def _problem_place(p: Problem) -> list[str]:
+def _problem_place(p: Problem | PlanWarning) -> list[str]:
     parts = []
     if p.line is not None:
         parts.append(f"line {p.line}")
@@ -52,10 +61,10 @@ def _problem_place(p: Problem) -> list[str]:
     return parts
 
 
-def problems_markdown(problems: Sequence[Problem]) -> str:
+def problems_markdown(problems: Sequence[Problem] | Sequence[PlanWarning]) -> str:
     """Pre-flight problems as a Markdown list for the dashboard, in the given order: agent, field,
     line, what is wrong, and how to fix it. Empty string for no problems; cut with "… and N more"
-    beyond 40 KB."""
+    beyond 40 KB. Warnings (``PlanWarning``) are listed the same way."""
     lines = []
     for p in problems:
         where = []
@@ -71,16 +80,22 @@ def problems_markdown(problems: Sequence[Problem]) -> str:
     return "\n".join(fit_lines(lines, 40_000)) + ("\n" if lines else "")
 
 
-def problems_text(problems: Sequence[Problem]) -> str:
+def problems_text(problems: Sequence[Problem] | Sequence[PlanWarning]) -> str:
     """Pre-flight problems as plain text for the CLI, one per line:
     ``line 14: cli: territory: unknown key `teritory`; did you mean `territory`?`` followed by
-    `` (fix: …)`` when the problem says how to fix it. Empty string for no problems."""
+    `` (fix: …)`` when the problem says how to fix it. Empty string for no problems. Warnings
+    (``PlanWarning``) are listed the same way."""
     lines = []
     for p in problems:
         place = ": ".join(_problem_place(p)) or "plan"
         fix = f" (fix: {p.fix})" if p.fix else ""
         lines.append(f"{place}: {p.message}{fix}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def warnings_header(count: int) -> str:
+    """The line above the CLI's warning list."""
+    return f"{plural(count, 'warning')}; nothing is blocked, but check {'it' if count == 1 else 'them'}:"
 
 
 # --------------------------------------------------------------------------- state
@@ -152,44 +167,60 @@ def hidden_state(state: DashboardState) -> dict[str, Any]:
 # --------------------------------------------------------------------------- sections
 
 
-def _flowchart(state: DashboardState) -> list[str]:
+# Agents side by side in one row of a wave before the row wraps: a 60-agent plan stays about
+# 1,200 px wide at GitHub's comment width.
+ROW_WIDTH = 8
+
+
+def flowchart_rows(state: DashboardState) -> dict[int, list[list[str]]]:
+    """The flowchart's layout: wave → rows of agent names (plan order, at most ``ROW_WIDTH``
+    per row). Agents of rows but not of the plan (removed by an amendment) come last."""
     rows = {r.agent: r for r in state.rows}
-    agents = list(state.plan.agents) if state.plan else []
-    names = [a.name for a in agents] + [r.agent for r in state.rows if state.plan is None or state.plan.agent(r.agent) is None]
-    ids = {name: f"a{i}" for i, name in enumerate(names)}
+    plan = state.plan
     waves: dict[int, list[str]] = {}
-    for name in names:
-        agent = state.plan.agent(name) if state.plan else None
-        wave = agent.wave if agent else rows[name].wave
-        waves.setdefault(wave, []).append(name)
-    lines = ["```mermaid", "flowchart LR"]
-    for wave in sorted(waves):
+    for name in _names(state):
+        agent = plan.agent(name) if plan else None
+        waves.setdefault(agent.wave if agent else rows[name].wave, []).append(name)
+    return {w: [members[i:i + ROW_WIDTH] for i in range(0, len(members), ROW_WIDTH)]
+            for w, members in sorted(waves.items())}
+
+
+def _names(state: DashboardState) -> list[str]:
+    plan = state.plan
+    names = [a.name for a in plan.agents] if plan else []
+    return names + [r.agent for r in state.rows if plan is None or plan.agent(r.agent) is None]
+
+
+def _flowchart(state: DashboardState) -> list[str]:
+    """A Mermaid flowchart, waves top to bottom; inside a wave, invisible links (``~~~``) stack
+    its rows so no row holds more than ``ROW_WIDTH`` agents."""
+    layout = flowchart_rows(state)
+    rows = {r.agent: r for r in state.rows}
+    ids = {name: f"a{i}" for i, name in enumerate(_names(state))}
+    lines = ["```mermaid", "flowchart TB"]
+    for wave, wave_rows in layout.items():
         lines.append(f'  subgraph w{wave}["wave {wave}"]')
-        for name in waves[wave]:
+        for name in (n for row in wave_rows for n in row):
             row = rows.get(name)
-            label = name
-            if row is not None:
-                label += f"<br/>{pr_ref(row.pr.number)} · {node_state(row, state)}"
+            label = name + (f"<br/>{pr_ref(row.pr.number)} · {node_state(row, state)}" if row else "")
             lines.append(f'    {ids[name]}["{label}"]')
+        lines += [f"    {ids[upper[0]]} ~~~ {ids[lower[0]]}" for upper, lower in zip(wave_rows, wave_rows[1:], strict=False)]
         lines.append("  end")
-    ordered = sorted(waves)
-    for before, after in zip(ordered, ordered[1:], strict=False):
-        lines.append(f"  w{before} --> w{after}")
-    for agent in agents:
-        for dep in agent.after:
-            if dep in ids:
-                lines.append(f"  {ids[dep]} --> {ids[agent.name]}")
-    for cls, style in _CLASS_STYLES.items():
-        lines.append(f"  classDef {cls} {style}")
+    ordered = list(layout)
+    lines += [f"  w{before} --> w{after}" for before, after in zip(ordered, ordered[1:], strict=False)]
+    for agent in state.plan.agents if state.plan else ():
+        lines += [f"  {ids[dep]} --> {ids[agent.name]}" for dep in agent.after if dep in ids]
+    return lines + _classes(state, ids) + ["```"]
+
+
+def _classes(state: DashboardState, ids: dict[str, str]) -> list[str]:
+    rows = {r.agent: r for r in state.rows}
+    lines = [f"  classDef {cls} {style}" for cls, style in _CLASS_STYLES.items()]
     by_class: dict[str, list[str]] = {}
-    for name in names:
+    for name, node in ids.items():
         row = rows.get(name)
-        by_class.setdefault(node_state(row, state) if row else "waiting", []).append(ids[name])
-    for cls in _CLASS_STYLES:
-        if by_class.get(cls):
-            lines.append(f"  class {','.join(by_class[cls])} {cls}")
-    lines.append("```")
-    return lines
+        by_class.setdefault(node_state(row, state) if row else "waiting", []).append(node)
+    return lines + [f"  class {','.join(by_class[cls])} {cls}" for cls in _CLASS_STYLES if by_class.get(cls)]
 
 
 def _territory_summary(patterns: Sequence[str]) -> str:
@@ -286,12 +317,16 @@ def dividend(state: DashboardState) -> str | None:
     return text + "."
 
 
-def dashboard(state: DashboardState) -> str:
-    """The dashboard comment (starts with the dashboard marker, then the hidden state marker of
-    ``hidden_state``): state, notice, pre-flight problems, a Mermaid flowchart of the agents by wave
-    coloured by state, the agent table, scope expansions, amendments, and once done the
-    parallelism dividend. Under 60 KB of UTF-8."""
-    s = state
+_EXPLAIN = {
+    "pre-flight failed": "Nothing was created. Edit the plan in this issue and save: the pre-flight runs again.",
+    "cancelled": "The plan was cancelled with `/wavegate cancel`: its checks pass with a note and no PR is held back.",
+    "done": "Every agent has merged or was skipped.",
+    "not dispatched": "No plan was dispatched yet.",
+}
+
+
+def _head(s: DashboardState) -> list[str]:
+    """Title, state facts, the explanation of the state and the notice."""
     lines = [DASHBOARD_MARKER, state_marker(hidden_state(s)), f"## Wavegate · dispatch #{s.issue}", ""]
     status = state_line(s)
     facts = [f"**State: {status}**"]
@@ -301,20 +336,35 @@ def dashboard(state: DashboardState) -> str:
     if s.plan_hash:
         facts.append(f"plan {code(s.plan_hash)}")
     lines.append(" · ".join(facts))
-    explain = {
-        "pre-flight failed": "Nothing was created. Edit the plan in this issue and save: the pre-flight runs again.",
-        "cancelled": "The plan was cancelled with `/wavegate cancel`: its checks pass with a note and no PR is held back.",
-        "done": "Every agent has merged or was skipped.",
-        "not dispatched": "No plan was dispatched yet.",
-    }.get(status)
+    explain = _EXPLAIN.get(status)
     if s.rows and s.problems and not s.cancelled:
         explain = "The latest edit of the plan has problems, so the dispatched plan stays in force until they are fixed."
     if explain:
         lines += ["", explain]
     if s.notice:
         lines += ["", "> [!WARNING]", *(f"> {line}" if line else ">" for line in s.notice.splitlines())]
+    return lines
+
+
+def _findings(s: DashboardState) -> list[str]:
+    """Pre-flight problems, then warnings (which block nothing)."""
+    lines: list[str] = []
     if s.problems:
         lines += ["", f"### Problems ({count_problems(s.problems):,})", "", problems_markdown(s.problems).rstrip()]
+    if s.warnings:
+        lines += ["", f"### Warnings ({len(s.warnings):,})", "",
+                  "These block nothing (agents may create new files); check them all the same.", "",
+                  problems_markdown(s.warnings).rstrip()]
+    return lines
+
+
+def dashboard(state: DashboardState) -> str:
+    """The dashboard comment (starts with the dashboard marker, then the hidden state marker of
+    ``hidden_state``): state, notice, pre-flight problems and warnings, a Mermaid flowchart of the
+    agents by wave coloured by state, the agent table, scope expansions, amendments, and once done
+    the parallelism dividend. Under 60 KB of UTF-8."""
+    s = state
+    lines = _head(s) + _findings(s)
     if (s.plan is not None and s.plan.agents) or s.rows:
         lines += ["", "### Waves", "", *_flowchart(s)]
     if s.rows:

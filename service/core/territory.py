@@ -21,17 +21,40 @@ from .model import (
     Side,
     TerritoryVerdict,
 )
-from .patterns import compile_patterns, literal_prefix, matches, pattern_problem, to_regex
+from .patterns import (
+    literal_prefix,
+    matches,
+    may_meet,
+    pattern_problem,
+    split_territory,
+    territory_regex,
+    to_regex,
+)
 
 # One alternative of a compiled alternation: (kind, owning agent index or -1, pattern, source).
 _Rule = tuple[PathKind, int, str, str | None]
 
 
-def _alternation(rules: Sequence[_Rule]) -> tuple[re.Pattern[str], tuple[_Rule, ...]]:
+def _alternation(rules: Sequence[_Rule], excluded: Sequence[tuple[str, ...]] = ()
+                 ) -> tuple[re.Pattern[str], tuple[_Rule, ...]]:
     """One regex with a capturing group per rule, in order: ``fullmatch`` picks the FIRST rule
-    whose pattern matches (Python's alternation is ordered), ``lastindex`` says which."""
-    rx = "|".join(f"({to_regex(pattern)})" for _, _, pattern, _ in rules) or "(?!)"
+    whose pattern matches (Python's alternation is ordered), ``lastindex`` says which.
+
+    ``excluded[i]`` are agent i's exclusions: a rule owned by agent i (index ≥ 0) gets a
+    lookahead refusing the paths they match, so a path an agent's territory excludes is never
+    that agent's."""
+    rx = "|".join(f"({_guarded(pattern, excluded[ai] if 0 <= ai < len(excluded) else ())})"
+                  for _, ai, pattern, _ in rules) or "(?!)"
     return re.compile(rx), tuple(rules)
+
+
+def _guarded(pattern: str, excluded: tuple[str, ...]) -> str:
+    # Only exclusions whose literal text can meet the pattern's cost a lookahead.
+    meeting = [e for e in excluded if may_meet(e, pattern)]
+    if not meeting:
+        return to_regex(pattern)
+    guard = "|".join(f"(?:{to_regex(e)})" for e in meeting)
+    return rf"(?!(?:{guard})\Z){to_regex(pattern)}"
 
 
 class _Bucket:
@@ -138,6 +161,10 @@ class PlanMatcher:
       patterns, then every other agent's in plan order. The alternation's order IS the
       precedence forbidden → own → crossing, so the first group that matches is the verdict.
 
+    An agent's patterns carry a lookahead refusing what its territory excludes (its ``!``
+    entries, its DO-NOT-MODIFY list and the protected list), so an excluded path is never that
+    agent's: not its own, not crossing into it, not among its ``owners``.
+
     Regexes are compiled lazily per trie place (and per agent). Invalid patterns are ignored (plan
     validation reports them). ``config`` supplies the ``protected`` list.
     """
@@ -152,6 +179,9 @@ class PlanMatcher:
         self._territories = tuple(_valid(a.territory) for a in plan.agents)
         self._do_not_modify = tuple(_valid(a.do_not_modify) for a in plan.agents)
         self._protected = _valid(config.protected)
+        # What each agent's territory excludes: its `!` entries, its DO-NOT-MODIFY, protected.
+        self._excluded = tuple(split_territory(a.territory)[1] + self._do_not_modify[i] + self._protected
+                               for i, a in enumerate(plan.agents))
         self._root = _Node()
         for ai, patterns in enumerate(self._territories):
             for pi, pattern in enumerate(patterns):
@@ -214,7 +244,8 @@ class PlanMatcher:
 
     def _owners_regex(self, bucket: _Bucket) -> tuple[re.Pattern[str], tuple[_Rule, ...]]:
         if bucket.owners is None:
-            bucket.owners = _alternation([(PathKind.OWN, ai, p, None) for ai, _, p in bucket.candidates])
+            bucket.owners = _alternation([(PathKind.OWN, ai, p, None) for ai, _, p in bucket.candidates],
+                                         self._excluded)
         return bucket.owners
 
     def _agent_regex(self, bucket: _Bucket, ai: int) -> tuple[re.Pattern[str], tuple[_Rule, ...]]:
@@ -225,13 +256,14 @@ class PlanMatcher:
             rules += [(PathKind.FORBIDDEN, -1, p, "protected") for p in self._protected]
             rules += [(PathKind.OWN, ai, p, None) for aj, _, p in candidates if aj == ai]
             rules += [(PathKind.CROSSING, aj, p, None) for aj, _, p in candidates if aj != ai]
-            compiled = bucket.by_agent[ai] = _alternation(rules)
+            compiled = bucket.by_agent[ai] = _alternation(rules, self._excluded)
         return compiled
 
     def rule(self, agent: str, path: str) -> str | None:
         """The first of ``agent``'s territory patterns that matches ``path``, or None."""
-        patterns = self._territories[self._index[agent]]
-        if not compile_patterns(patterns).fullmatch(path):
+        ai = self._index[agent]
+        patterns = self._territories[ai]
+        if not territory_regex((*patterns, *(f"!{e}" for e in self._excluded[ai]))).fullmatch(path):
             return None
         return next(p for p in patterns if matches(p, path))
 

@@ -167,7 +167,8 @@ def _refuse(event) -> None:
     if tag not in (None, "!") and tag not in STANDARD_TAGS:
         raise YamlProblem(
             "yaml-tag", f"the YAML tag `{tag}` is not accepted",
-            "remove the tag; plans hold only strings, numbers, true/false, lists and mappings",
+            "remove the tag; plans hold only strings, numbers, true/false, lists and mappings. "
+            f"A territory exclusion is written in quotes: `\"{tag}\"`",
             event.start_mark.line,
         )
 

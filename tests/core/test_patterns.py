@@ -3,9 +3,9 @@
 import itertools
 import re
 import time
+from fnmatch import fnmatchcase
 
 import interegular
-import pathspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,10 +14,41 @@ from service.core import patterns as P
 from service.core.model import Overlap
 
 
+def _fits(parts: list[str], segs: list[str]) -> bool:
+    """Every segment matched in order; ``**`` takes zero or more whole segments."""
+    if not parts:
+        return not segs
+    if parts[0] == "**":
+        return any(_fits(parts[1:], segs[k:]) for k in range(len(segs) + 1))
+    return bool(segs) and fnmatchcase(segs[0], parts[0]) and _fits(parts[1:], segs[1:])
+
+
 def reference(pattern: str, path: str) -> bool:
-    """pathspec's gitignore matcher on ``/P``: the normative reference."""
-    spec = pathspec.PathSpec.from_lines("gitignore", ["/" + pattern.lstrip("/")])
-    return spec.match_file(path)
+    """The rules as written in DESIGN §2.4, segment by segment: the normative reference.
+
+    A pattern claims a folder (a non-empty leading part of the path) and everything below it when
+    it ends with ``/`` or ``/**``, or has no wildcard (then the path itself counts too); any other
+    pattern matches the whole path. ``*`` and ``?`` stay inside a segment (``fnmatchcase`` on one
+    segment, dot-files included)."""
+    body = pattern.lstrip("/")
+    segs = path.split("/")
+    parts = body.rstrip("/").split("/")
+    if body == "**":
+        return True
+    below = body.endswith("/") or parts[-1] == "**"
+    if parts[-1] == "**" and not body.endswith("/"):
+        parts = parts[:-1]
+    if below:
+        return any(_fits(parts, segs[:k]) for k in range(1, len(segs)))
+    if "*" not in body and "?" not in body:
+        return any(_fits(parts, segs[:k]) for k in range(1, len(segs) + 1))
+    return _fits(parts, segs)
+
+
+def territory_reference(entries: list[str], path: str) -> bool:
+    """A path is in a territory when a positive entry matches it and no ``!`` entry does."""
+    return any(reference(e, path) for e in entries if not e.startswith("!")) and not any(
+        reference(e[1:], path) for e in entries if e.startswith("!"))
 
 
 def valid_path(path: str) -> bool:
@@ -60,7 +91,16 @@ def test_design_table(pattern, path, expected):
         ("**/", "a", False),  # directories only: a root file is no directory's content
         ("**/", "a/b", True),
         ("a/**/b", "a/b", True),
-        ("a/**/b", "a/x/y/b/c", True),
+        ("a/**/b", "a/x/y/b", True),
+        ("a/**/b", "a/x/y/b/c", False),  # wildcards and a literal last segment: that path only
+        ("**/*.py", "x.md/a.py", True),
+        ("**/*.md", "x.md/a.py", False),  # a wildcard last segment names files, not folders
+        ("**/conf.yml", "a/conf.yml/b", False),
+        ("docs/*", "docs/a/b", False),
+        ("src/*/api/", "src/v1/api/a.py", True),
+        ("tests", "tests", True),
+        ("tests", "tests/a/b.py", True),
+        ("**/**", "a", False),
         ("a/**/b", "a/xb", False),
         ("a?c", "abc", True),
         ("a?c", "a/c", False),
@@ -106,7 +146,7 @@ def test_compile_patterns_matches_any():
         ("..", "`..`"),
         ("a\\b", "backslash"),
         ("a\0b", "NUL"),
-        ("!secret", "negation"),
+        ("!secret", "exclusion"),
         ("src/[ab].py", "ranges"),
         ("src/a].py", "ranges"),
         ("x" * 257, "257"),
@@ -179,7 +219,11 @@ def test_worst_accepted_pairs_decided_under_a_second_each():
         (["config/**"], ["config/*/.env"], "config/a/.env"),
         ([".github/"], [".github/workflows/"], ".github/workflows/a"),
         (["tests/unit/"], ["tests/**/test_*.py"], "tests/unit/test_.py"),
-        (["**/"], ["?"], "a/a"),
+        (["**/"], ["*/"], "a/a"),
+        (["src/**/*.py"], ["src/api/"], "src/api/a.py"),
+        (["**/*.md"], ["**/*.md"], "a.md"),  # a file name with a stem, never `.md`
+        (["src/", "!src/gen/"], ["src/"], "src/a"),
+        (["**/*.yml"], [".github/workflows/"], ".github/workflows/a.yml"),
         (["tests/"], ["tests"], "tests/a"),  # `tests` also covers the folder's content  # never a path with an empty segment
         (["broker/main.py", "broker/api/"], ["broker/api/auth.py"], "broker/api/auth.py"),
     ],
@@ -197,6 +241,10 @@ def test_overlap_witness(a, b, witness):
         (["broker/safety"], ["broker/safety_net.py"]),
         (["docs/*"], ["docs/*/x"]),
         (["a/b"], ["a/c/", "b/**"]),
+        (["**/"], ["?"]),  # `?` names a root file, and `**/` what is inside folders
+        (["src/", "!src/gen/"], ["src/gen/"]),
+        (["src/gen/", "!src/gen/"], ["**"]),
+        (["**/*.py"], ["**/*.md"]),
         ([], ["**"]),
     ],
 )
@@ -255,12 +303,12 @@ patterns = st.builds(
 ).filter(lambda p: P.pattern_problem(p) is None)
 paths = st.lists(
     st.lists(st.sampled_from(PATH_CHARS), min_size=1, max_size=3).map("".join), min_size=1, max_size=4
-).map("/".join).filter(lambda p: not p.startswith("./"))  # pathspec strips a leading "./"; Git paths never have one
+).map("/".join).filter(valid_path)
 
 
 @settings(max_examples=500, deadline=None)
 @given(patterns, st.lists(paths, min_size=1, max_size=8))
-def test_property_regex_equals_pathspec(pattern, sample):
+def test_property_regex_equals_the_reference(pattern, sample):
     rx = re.compile(P.to_regex(pattern))
     for path in sample:
         assert bool(rx.fullmatch(path)) == reference(pattern, path), (pattern, path)
@@ -296,8 +344,8 @@ def test_property_overlap_agrees_with_brute_force(a, b):
         assert valid_path(witness)
         assert P.matches(a, witness) and P.matches(b, witness)
         assert reference(a, witness) and reference(b, witness)
-        if brute:
-            assert len(witness) <= min(len(p) for p in brute)
+        if brute:  # the shortest, or one character longer for a file name with a stem
+            assert len(witness) <= min(len(p) for p in brute) + 1
 
 
 @settings(max_examples=150, deadline=None)
@@ -312,11 +360,11 @@ def test_property_find_overlaps_equals_pairwise_overlap(territories):
     assert P.find_overlaps(territories, pairs) == expected
 
 
-def test_subtree_semantics_make_extension_globs_meet():
-    # `x.md` may be a folder, and `**/*.py` covers `x.md/y.py`: gitignore semantics, kept exactly.
-    _, _, (witness,) = P.overlap(["**/*.md"], ["**/*.py"])
-    assert P.matches("**/*.md", witness) and P.matches("**/*.py", witness)
+def test_extension_globs_name_files_so_they_never_meet():
+    assert P.overlap(["**/*.md"], ["**/*.py"]) is None
     assert P.overlap(["docs/*.md"], ["src/**/*.md"]) is None
+    assert P.overlap(["**/*.py"], [".github/workflows/"]) == (
+        "**/*.py", ".github/workflows/", (".github/workflows/a.py",))
 
 
 @pytest.mark.parametrize(
@@ -352,3 +400,55 @@ def test_find_overlaps_names_the_agents_whose_comparison_spent_the_budget():
     P.shortest_common_path.cache_clear()
     P.SEARCH_COST.clear()
     assert caught.value.agents == ("a", "b") and caught.value.budget_spent
+
+
+# --------------------------------------------------------------------------- exclusions
+
+territories_with_exclusions = st.tuples(
+    st.lists(small_patterns, min_size=1, max_size=2),
+    st.lists(small_patterns.map(lambda p: "!" + p), max_size=2),
+).map(lambda t: t[0] + t[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(territories_with_exclusions, st.lists(st.sampled_from(UNIVERSE), min_size=1, max_size=10))
+def test_property_territory_regex_equals_the_reference(entries, sample):
+    rx = P.territory_regex(entries)
+    for path in sample:
+        assert bool(rx.fullmatch(path)) == territory_reference(entries, path), (entries, path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(territories_with_exclusions, territories_with_exclusions)
+def test_property_overlap_with_exclusions_agrees_with_brute_force(a, b):
+    brute = [p for p in UNIVERSE if territory_reference(a, p) and territory_reference(b, p)]
+    hit = P.overlap(a, b)
+    if brute:
+        assert hit is not None, (a, b, brute[:3])
+    if hit is not None:
+        (witness,) = hit[2]
+        assert valid_path(witness)
+        assert territory_reference(a, witness) and territory_reference(b, witness)
+
+
+def test_exclusions_are_order_independent():
+    assert P.overlap(["!src/gen/", "src/"], ["src/gen/"]) is None
+    assert P.territory_regex(["!src/gen/", "src/"]).fullmatch("src/a.py")
+    assert not P.territory_regex(["!src/gen/", "src/"]).fullmatch("src/gen/a.py")
+
+
+def test_empty_patterns_name_what_removes_them():
+    assert P.empty_patterns([".github/workflows/ci.yml", "src/", "!.github/workflows/"]) == [
+        (".github/workflows/ci.yml", (".github/workflows/",))]
+    assert P.empty_patterns(["src/", "!src/gen/"]) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["p", "q", "r"]), territories_with_exclusions, min_size=2))
+def test_property_find_overlaps_with_exclusions_equals_pairwise_overlap(territories):
+    names = sorted(territories)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    expected = [
+        Overlap(a, b, *hit) for a, b in pairs if (hit := P.overlap(territories[a], territories[b])) is not None
+    ]
+    assert P.find_overlaps(territories, pairs) == expected

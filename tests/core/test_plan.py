@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from service.core import yamlnodes
 from service.core.model import Agent, Plan, Problem, RepoConfig, count_problems
-from service.core.plan import MAX_BODY_BYTES, parse_plan, preflight
+from service.core.plan import MAX_BODY_BYTES, check_plan, parse_plan, preflight
 from service.core.plan_draft import MAX_YAML_VALUES
 from tests.conftest import CASES
 
@@ -289,7 +289,9 @@ TWO = "agents:\n  - {{name: api, territory: [a/]{a}}}\n  - {{name: web, territor
         (TWO.format(a=", branch: 'bad..name'", b=""), "invalid-branch", "api", 3),
         ("base: 'a b'\n" + TWO.format(a="", b=""), "invalid-branch", None, 2),
         (TWO.format(a="", b="").replace("[b/]", "['../b']"), "invalid-pattern", "web", 4),
-        (TWO.format(a="", b="").replace("[b/]", "['!b/']"), "invalid-pattern", "web", 4),
+            (TWO.format(a="", b="").replace("[b/]", "['!b/']"), "empty-territory", "web", 4),
+            (TWO.format(a="", b="").replace("[b/]", "[b/, '!../b']"), "invalid-pattern", "web", 4),
+            (TWO.format(a="", b=", do_not_modify: ['!x']"), "invalid-pattern", "web", 4),
         (TWO.format(a="", b="").replace("[b/]", "['b/[ab].py']"), "invalid-pattern", "web", 4),
         (TWO.format(a="", b="").replace("[b/]", "['b\\\\c']"), "invalid-pattern", "web", 4),
         (TWO.format(a="", b="").replace("[b/]", "['']"), "invalid-pattern", "web", 4),
@@ -613,31 +615,86 @@ def test_every_overlapping_pair_is_reported():
 
 
 @pytest.mark.parametrize(
-    "territory, config, code",
+    "territory, config",
     [
-        (".github/", RepoConfig(), "protected"),
-        ("'**/ci.yml'", RepoConfig(), "protected"),
-        ("secrets/", RepoConfig(protected=("secrets/keys/",)), "protected"),
+        (".github/", RepoConfig()),
+        ("'**/ci.yml'", RepoConfig()),
+        ("secrets/", RepoConfig(protected=("secrets/keys/",))),
     ],
 )
-def test_territory_against_the_protected_list(territory, config, code):
-    got = problems(block(f"agents: [{{name: x, territory: [{territory}]}}]"), config=config)
-    assert [p.code for p in got] == [code]
-    assert "protected" in got[0].message
+def test_protected_paths_are_subtracted_from_a_territory(territory, config):
+    assert plan(block(f"agents: [{{name: x, territory: [{territory}]}}]"), config=config).names == ("x",)
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("agents: [{name: x, territory: [.github/workflows/]}]",
+         "`x`'s territory is empty once `.github/workflows/` (protected) is removed"),
+        ("agents: [{name: x, territory: [src/gen/], do_not_modify: [src/]}]",
+         "`x`'s territory is empty once `src/` (its DO-NOT-MODIFY) is removed"),
+        ("agents: [{name: x, territory: [src/gen/, '!src/']}]",
+         "`x`'s territory is empty once `src/` (excluded with `!`) is removed"),
+    ],
+)
+def test_a_territory_emptied_by_what_it_excludes_is_refused(yaml_text, message):
+    (p,) = problems(block(yaml_text), config=RepoConfig())
+    assert (p.code, p.agent, p.field, p.line) == ("empty-territory", "x", "territory", 2)
+    assert p.message == message
+
+
+def test_a_pattern_its_exclusions_remove_entirely_is_a_warning():
+    found = check_plan(block("agents: [{name: x, territory: [src/, .github/workflows/ci.yml]}]"))
+    assert found.passed
+    (w,) = found.warnings
+    assert (w.code, w.agent, w.line) == ("pattern-removed", "x", 2)
+    assert "`.github/workflows/ci.yml`" in w.message and "(protected)" in w.message
 
 
 def test_protected_list_may_be_empty():
     assert plan(block("agents: [{name: x, territory: [.github/]}]"), config=RepoConfig(protected=()))
 
 
-def test_territory_against_its_own_do_not_modify():
-    body = block("agents: [{name: x, territory: [broker/api/], do_not_modify: [broker/api/directives.py]}]")
-    (p,) = problems(body, repo_paths=["broker/api/directives.py"])
-    assert (p.code, p.agent, p.field) == ("territory-vs-do-not-modify", "x", "do_not_modify")
-    assert "broker/api/directives.py" in p.message
+def test_own_do_not_modify_is_an_exception_inside_the_territory():
+    body = block("agents: [{name: x, territory: [src/], do_not_modify: [src/generated/]}]")
+    assert plan(body, repo_paths=["src/generated/a.py", "src/b.py"]).names == ("x",)
 
 
-def test_preflight_returns_parse_problems_without_overlap_analysis():
+def test_exclusions_let_another_agent_of_the_same_wave_take_the_folder():
+    body = block("agents:\n  - {name: x, territory: [src/, '!src/gen/']}\n  - {name: y, territory: [src/gen/]}")
+    assert plan(body, repo_paths=["src/gen/a.py", "src/b.py"]).names == ("x", "y")
+
+
+def test_a_nested_folder_pattern_is_refused_with_a_plausible_witness():
+    body = block("agents:\n  - {name: x, territory: ['src/**/*.py']}\n  - {name: y, territory: [src/api/]}")
+    (p,) = problems(body, repo_paths=[])
+    assert "src/api/a.py (through `src/**/*.py` and `src/api/`)" in p.message
+    (p,) = problems(body, repo_paths=["src/api/routes.py", "src/api/README.md"])
+    assert "src/api/routes.py" in p.message and "README" not in p.message
+
+
+def test_extension_globs_of_two_agents_are_disjoint():
+    body = block("agents:\n  - name: py\n    territory: ['**/*.py']\n  - name: docs\n    territory: ['**/*.md']")
+    assert plan(body).names == ("py", "docs")
+
+
+def test_the_overlap_problem_is_on_the_line_of_the_offending_pattern():
+    body = block("agents:\n  - name: x\n    territory:\n      - a/\n      - b/\n  - name: y\n    territory: [b/c]")
+    (p,) = problems(body, repo_paths=[])
+    assert (p.code, p.line) == ("overlap", 6)
+    assert "(" not in p.fix
+
+
+def test_overlaps_come_with_the_structural_problems():
+    body = block("agents:\n  - {name: x, territory: [a/]}\n  - {name: y, territory: [a/], wave: two}\n"
+                 "  - {name: z, territory: [a/b], findngs: [f]}")
+    got = problems(body, repo_paths=["a/b"])
+    assert sorted(p.code for p in got) == ["overlap", "unknown-key", "wrong-type"]
+    (o,) = [p for p in got if p.code == "overlap"]
+    assert "`x` and `z`" in o.message
+
+
+def test_an_agent_whose_wave_could_not_be_read_is_left_out_of_the_overlap_analysis():
     body = block("agents:\n  - {name: x, territory: [a/]}\n  - {name: y, territory: [a/], wave: two}")
     assert [p.code for p in problems(body, repo_paths=["a/b"])] == ["wrong-type"]
 
@@ -727,9 +784,9 @@ def test_a_territory_too_complex_to_compare_with_its_do_not_modify_names_both_pa
             do_not_modify: ["src/**/*c*d*/?y.py"]
     """)
     (p,) = problems(body, config=RepoConfig(protected=()))
-    assert (p.code, p.agent, p.line) == ("pattern-too-complex", "solo", 3)
+    assert (p.code, p.agent, p.line) == ("pattern-too-complex", "solo", 4)
     assert "territory pattern `src/**/*a*b*/x?.py` of `solo` (line 3)" in p.message
-    assert "its own DO-NOT-MODIFY pattern `src/**/*c*d*/?y.py`" in p.message
+    assert "what its territory excludes" in p.message
     _fresh_comparisons()
 
 
@@ -739,3 +796,24 @@ def test_a_pattern_with_too_many_wildcards_gets_a_fix_about_wildcards():
     assert p.code == "invalid-pattern" and "9 wildcards; at most 8" in p.message
     assert "wildcards" in p.fix and "folder" in p.fix
     assert "relative to the repository root" not in p.fix
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        "no plan here",
+        block("agents:\n  - {name: Bad Name, territory: ['../x', '*a*a*a*a*a*a*a*a*a', '" + "x" * 257 + "']}"),
+        block("agents:\n  - {territory: [a/]}\n  - {name: y, territory: [.github/workflows/]}"),
+        block("agents:\n  - {name: x, territory: [a/], wave: two, findngs: [f]}\n  - {name: y, territory: [a/b]}"),
+        block("agents:\n  - {name: x, territory: [a/]}\n  - {name: y, territory: [a/]}\n  - {name: z, territory: [a/]}"),
+        block("agents:\n  - {name: x, territory: [a/], after: [x, nobody]}\n  - {name: y, territory: [b/], wave: 3}"),
+        block("agents:\n  - name: x\n    territory:\n      - !src/gen/"),
+    ],
+)
+def test_fix_texts_hold_no_parentheses_outside_code(body):
+    """Problem lists show a fix as ``(fix: …)``: a parenthesis in the fix would nest."""
+    found = preflight(body, RepoConfig(), ["a/b"])
+    assert isinstance(found, list) and found
+    for p in found:
+        assert "(" not in re.sub(r"`+[^`]*`+", "", p.fix), p

@@ -35,6 +35,7 @@ from service.core.model import (
     Side,
     TerritoryVerdict,
 )
+from service.core.plan import check_plan, parse_plan
 from service.core.report_checks import MAX_ANNOTATIONS, status_phrase
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -241,7 +242,13 @@ def reference_rows(merged: set[str], skipped: frozenset[str] = frozenset(), canc
 
 
 HASH = markers.plan_hash(REFERENCE)
+TYPO_CHECK = check_plan(
+    "```yaml dispatch\nagents:\n  - name: api\n    territory: [servce/, service/webhok.py]\n"
+    "  - name: docs\n    territory: [Docs/, .github/workflows/ci.yml, '**/*.md']\n```\n",
+    RepoConfig(), ["service/webhook.py", "service/routes.py", "docs/design.md", "README.md"],
+)
 DASHBOARDS = {
+    "dashboard-warnings": DashboardState(issue=7, plan=TYPO_CHECK.plan, warnings=TYPO_CHECK.warnings),
     "dashboard-preflight-failed": DashboardState(issue=44, plan=None, problems=NEAR_MISS),
     "dashboard-in-progress": DashboardState(
         issue=12, plan=REFERENCE, plan_hash=HASH, rows=reference_rows({"security", "architecture"}),
@@ -302,6 +309,9 @@ GOLDEN_CASES = {
     "dispatch-prompt-testing": lambda: report.dispatch_prompt(REFERENCE, "testing", 12, HASH),
     "dispatch-prompt-security": lambda: report.dispatch_prompt(
         REFERENCE, "security", 12, HASH, RepoConfig(protected=(".github/workflows/", "deploy/prod/"), branch_prefix="agents")
+    ),
+    "dispatch-prompt-exceptions": lambda: "".join(
+        report.dispatch_prompt(_plan(NESTED), name, 3, "0123456789ab") + "\n" for name in ("core", "src", "followup")
     ),
     "territory-rename": lambda: render_check(report.territory_output(RENAME)),
     "territory-deleted": lambda: render_check(report.territory_output(DELETED)),
@@ -591,8 +601,8 @@ def test_dispatch_prompt_has_the_three_parts_and_the_marker():
     body = report.dispatch_prompt(REFERENCE, "testing", 12, HASH)
     assert body.index("### Scope") < body.index("### Findings") < body.index("### Constraints")
     for other in ("security", "architecture", "arch-perf"):
-        assert f"owned by `{other}`" in body
-    assert "`broker/safety/` — owned by `architecture` (wave 1)" in body
+        assert f"`{other}` (wave" in body
+    assert "`broker/safety/` — `architecture` (wave 1, before you)" in body
     assert "`.github/workflows/` — protected by the repository settings" in body
     assert "## Scope expansions" in body and "SCOPE-EXPANSIONS.md" in body
     assert "`wavegate/12/testing`" in body
@@ -610,6 +620,37 @@ def test_dispatch_prompt_lists_own_do_not_modify_first():
     body = report.dispatch_prompt(REFERENCE, "security", 12, HASH)
     constraints = body.split("DO NOT MODIFY:")[1]
     assert constraints.lstrip().startswith("- `broker/safety/kill_switch.py` — your own DO-NOT-MODIFY list")
+
+
+def _plan(yaml_text: str) -> Plan:
+    found = parse_plan(f"```yaml dispatch\n{yaml_text}\n```\n")
+    assert isinstance(found, Plan), found
+    return found
+
+
+NESTED = """agents:
+  - {name: core, territory: [lib/core/]}
+  - {name: followup, wave: 2, territory: [lib/]}
+  - {name: gen, territory: [src/gen/]}
+  - {name: src, territory: [src/, '!src/gen/'], do_not_modify: [src/vendor/]}"""
+
+
+def test_a_prompt_never_forbids_the_agents_own_scope():
+    body = report.dispatch_prompt(_plan(NESTED), "core", 3, "h")
+    forbidden = body.split("DO NOT MODIFY:")[1].split("Other agents'")[0]
+    assert "`lib/`" not in forbidden
+    assert "- `lib/` — `followup` (wave 2, after you); where it meets your `lib/core/`, your scope wins" in body
+
+
+def test_a_prompt_shows_exceptions_inside_the_scope_and_only_concurrent_agents_as_forbidden():
+    plan = _plan(NESTED)
+    body = report.dispatch_prompt(plan, "src", 3, "h")
+    assert "- `src/` except `src/gen/` and `src/vendor/`\n" in body.split("### Findings")[0]
+    forbidden = body.split("DO NOT MODIFY:")[1].split("Other agents'")[0]
+    assert "- `src/gen/` — owned by `gen` (wave 1)" in forbidden
+    assert "`lib/` — `followup` (wave 2, after you)" not in forbidden
+    gen = report.dispatch_prompt(plan, "gen", 3, "h")
+    assert "- `src/` except `src/gen/` and `src/vendor/` — owned by `src` (wave 1)" in gen
 
 
 def test_dispatch_prompt_unknown_agent():
@@ -698,3 +739,71 @@ def test_dashboard_territory_cell_is_pending_only_for_open_prs(pr_state, verdict
     body = report.dashboard(DashboardState(issue=1, plan=plan, plan_hash="h", rows=(row,)))
     [line] = [line for line in body.splitlines() if line.startswith("| `api`")]
     assert cell in line
+
+
+# --------------------------------------------------------------------------- flowchart of large plans
+
+
+def _wide_plan(n: int) -> Plan:
+    return Plan(agents=tuple(Agent(f"agent-{i:02d}", (f"area{i}/",), wave=1 + i // 30) for i in range(n)))
+
+
+def _rows_per_rank(chart: str) -> dict[tuple[str, int], int]:
+    """Nodes per (wave, rank) of a Mermaid chart, where a node's rank inside its wave is the length
+    of the chain of invisible links (`~~~`) above it: read from the text, not from the layout code."""
+    wave_of, below = {}, {}
+    wave = None
+    for line in chart.splitlines():
+        line = line.strip()
+        if line.startswith("subgraph "):
+            wave = line.split()[1].split("[")[0]
+        elif "~~~" in line:
+            upper, lower = (x.strip() for x in line.split("~~~"))
+            below[lower] = upper
+        elif line.startswith("a") and "[" in line and wave:
+            wave_of[line.split("[")[0]] = wave
+    row_head = {}
+    counts: dict[tuple[str, int], int] = {}
+    current = None
+    for node, w in wave_of.items():
+        if node in below or current is None or current[0] != w:
+            rank = 0
+            chain = node
+            while chain in below:
+                chain, rank = below[chain], rank + 1
+            current = (w, rank)
+        row_head[node] = current
+        counts[current] = counts.get(current, 0) + 1
+    return counts
+
+
+def test_a_large_plan_wraps_its_waves_into_rows_of_at_most_eight():
+    body = report.dashboard(DashboardState(issue=1, plan=_wide_plan(60)))
+    chart = body.split("```mermaid")[1].split("```")[0]
+    assert "flowchart TB" in chart
+    counts = _rows_per_rank(chart)
+    assert max(counts.values()) <= 8
+    assert sum(counts.values()) == 60 and len(counts) == 8  # two waves of 30: four rows each
+
+
+def test_a_large_plan_renders_narrow_with_mermaid_cli(tmp_path):
+    import re
+    import shutil
+    import subprocess
+
+    mmdc = shutil.which("mmdc")
+    if mmdc is None:
+        pytest.skip("mermaid-cli (mmdc) is not installed: it needs a headless browser")
+    body = report.dashboard(DashboardState(issue=1, plan=_wide_plan(60)))
+    (tmp_path / "chart.mmd").write_text(body.split("```mermaid")[1].split("```")[0], encoding="utf-8")
+    subprocess.run([mmdc, "-i", str(tmp_path / "chart.mmd"), "-o", str(tmp_path / "chart.svg")], check=True,
+                   capture_output=True, timeout=120)
+    svg = (tmp_path / "chart.svg").read_text(encoding="utf-8")
+    width = float(re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+)', svg).group(1))
+    assert width <= 1300
+
+
+def test_the_dashboard_lists_warnings_without_refusing_the_plan():
+    body = report.dashboard(DashboardState(issue=7, plan=TYPO_CHECK.plan, warnings=TYPO_CHECK.warnings))
+    assert "### Warnings (4)" in body and "### Problems" not in body
+    assert "did you mean `service/`?" in body and "did you mean `docs/`?" in body

@@ -399,3 +399,37 @@ def test_verdicts_equal_plainly_constructed_records():
     plain = PathVerdict("services/api/x.py", PathKind.CROSSING, status="removed", owner="api", owner_pr=49,
                         rule="/services/api/")
     assert p == plain and hash(p) == hash(plain) and repr(p) == repr(plain)
+
+
+# --------------------------------------------------------------------------- exclusions
+
+EXCLUDING = Plan(agents=(
+    Agent("core", ("src/", "!src/gen/"), do_not_modify=("src/vendor/",)),
+    Agent("gen", ("src/gen/",)),
+    Agent("all", ("**",), wave=2),
+))
+
+
+@pytest.mark.parametrize(
+    ("agent", "path", "kind", "owner"),
+    [
+        ("core", "src/a.py", PathKind.OWN, "core"),
+        ("core", "src/gen/a.py", PathKind.CROSSING, "gen"),  # excluded from `core`, owned by `gen`
+        ("core", "src/vendor/x.py", PathKind.FORBIDDEN, None),
+        ("gen", "src/gen/a.py", PathKind.OWN, "gen"),
+        ("gen", "src/a.py", PathKind.CROSSING, "core"),
+        ("gen", "src/vendor/x.py", PathKind.CROSSING, "all"),  # `core`'s DO-NOT-MODIFY is not `core`'s
+        ("all", ".github/workflows/ci.yml", PathKind.FORBIDDEN, None),
+    ],
+)
+def test_a_territory_is_its_patterns_minus_what_it_excludes(agent, path, kind, owner):
+    verdict = PlanMatcher(EXCLUDING, RepoConfig()).classify(agent, path)
+    assert (verdict.kind, verdict.owner) == (kind, owner)
+
+
+def test_owners_leave_out_excluded_and_protected_paths():
+    m = PlanMatcher(EXCLUDING, RepoConfig())
+    assert m.owners("src/gen/a.py") == ("gen", "all")
+    assert m.owners("src/a.py") == ("core", "all")
+    assert m.owners(".github/workflows/ci.yml") == ()
+    assert m.rule("core", "src/gen/a.py") is None and m.rule("core", "src/a.py") == "src/"

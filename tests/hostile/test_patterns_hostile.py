@@ -74,3 +74,28 @@ def test_a_plan_of_a_hundred_overlapping_agents_is_judged_within_a_second(shared
     assert [p.code for p in result[:99]] == ["overlap"] * 99 and result[-1].code == "too-many-problems"
     assert result[0].agent == "a0" and "`a0` and `a1`" in result[0].message
     assert all("may run at the same time" in p.message and p.fix for p in result[:99])
+
+
+def excluding_body(entries: list[str], other: str) -> str:
+    return ("```yaml dispatch\nagents:\n"
+            f"  - name: one\n    territory: [{', '.join(repr(e) for e in entries)}]\n"
+            f"  - name: two\n    territory: [{other!r}]\n```\n")
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ["**", *(f"!**/*{c}*/**" for c in "abcdefgh")],  # eight wildcard-heavy exclusions of everything
+        ["**", "!**"],
+        ["src/", "!"],
+        ["src/", "!!src/"],
+        ["src/", "!../src"],
+        ["src/", "! src/"],
+        ["**/*a*b*c*/**", *(f"!**/*{c}?/**" for c in "xyz")],
+    ],
+    ids=["many-exclusions", "exclude-all", "bare-bang", "double-bang", "dotdot", "space", "wild-minus-wild"],
+)
+def test_exclusions_are_decided_or_refused_within_a_second(entries):
+    result = timed(preflight, excluding_body(entries, "**/*.py"))
+    if isinstance(result, list):
+        assert all(p.code != "internal" and p.message for p in result), result
