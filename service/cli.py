@@ -148,7 +148,17 @@ def prompt(issue: Path, agent: str, number: int, config_file: Path | None) -> No
     click.echo(report.dispatch_prompt(plan, agent, number, markers.plan_hash(plan), config), nl=False)
 
 
+
+def _register_subcommands() -> None:
+    """The local fleet's commands (``service.cli_local``) join the group; imported here, after
+    ``main`` exists, because they reuse this module's readers."""
+    from .cli_local import LOCAL_COMMANDS
+
+    for command in LOCAL_COMMANDS:
+        main.add_command(command)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
-from .cli_local import LOCAL_COMMANDS  # noqa: E402, I001  (the local fleet: worktrees, guard, merge)
-for _command in LOCAL_COMMANDS: main.add_command(_command)  # noqa: E701

@@ -30,7 +30,7 @@ def _fleet(issue_file: Path, repo: Path, into: Path | None, issue: int, config_f
     except git.GitError as error:
         raise click.BadParameter(f"{repo} is not a git checkout: {error}", param_hint="--repo") from None
     config = _config(config_file)
-    plan = _plan_or_exit(issue_file, config, _tracked_files(root))
+    plan, _found = _plan_or_exit(issue_file, config, _tracked_files(root))
     branch = base or plan.base or _current_branch(root)
     if not git.ok(root, "rev-parse", "--verify", "--quiet", f"{branch}^{{commit}}"):
         raise click.UsageError(unknown_base(branch))
