@@ -114,3 +114,4 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 from .cli_local import LOCAL_COMMANDS  # noqa: E402, I001  (the local fleet: worktrees, guard, merge)
 for _command in LOCAL_COMMANDS: main.add_command(_command)  # noqa: E701
+from .cli_plan import plan_command; main.add_command(plan_command)  # noqa: E402, E702, I001
