@@ -150,14 +150,14 @@ def notice_line(n: Notice, proposal: Proposal) -> str:
 
 
 def unplaced_line(f: Finding) -> str:
-    return f"- line {f.line}: {f.text} (names no file: place it by hand)"
+    return f"- line {f.line}: {f.text} (no file an agent can own: place it by hand)"
 
 
 def refusal(proposal: Proposal) -> str:
     """Why no plan is proposed, then the references and unplaced findings."""
     if not proposal.agents:
-        head = (f"No plan proposed: none of the {plural(len(proposal.findings), 'finding')} names a file "
-                "(write paths such as `src/api/auth.py:46-51`, one finding per list item).")
+        head = (f"No plan proposed: no finding names a file an agent can own ({plural(len(proposal.findings), 'finding')} "
+                "read; write paths such as `src/api/auth.py:46-51`, one finding per list item).")
         lines = [head, ""]
     else:
         lines = ["No plan proposed: the proposal would not pass the pre-flight, so it is not shown.", ""]

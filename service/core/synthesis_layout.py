@@ -234,9 +234,18 @@ def _link_globs(union: _Union, present: Sequence[str]) -> None:
                 union.union(g, k)
 
 
+def folder_of(key: str) -> tuple[str, ...]:
+    """The folder a key stands in, as segments: a glob's root, a folder key itself, a file's
+    parent (``()`` for the root)."""
+    if is_glob(key):
+        return tuple(patterns.literal_prefix(key))
+    parts = tuple(norm(key).split("/"))
+    return parts if key.endswith("/") else parts[:-1]
+
+
 def home(group: Group) -> tuple[str, ...]:
     """The folder most of a group's keys lie in, as segments (``()`` for the root)."""
-    folders = Counter(tuple((glob_root(k) if is_glob(k) else norm(k)).split("/")[:-1]) for k in group.keys)
+    folders = Counter(folder_of(k) for k in group.keys)
     return folders.most_common(1)[0][0] if folders else ()
 
 

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import cache
 
-from .synthesis_layout import Group, ancestors, glob_root, home, is_test_path, keys_meet, norm
+from .synthesis_layout import Group, ancestors, folder_of, glob_root, home, is_test_path, keys_meet, norm
 from .synthesis_records import ProposedAgent
 from .synthesis_refs import is_glob, meets_protected
 
@@ -49,8 +49,15 @@ def base_name(group: Group) -> str:
 
 
 def _folder(group: Group) -> str:
-    """The last segment of the folder most of the group's keys lie in, as a name part."""
-    return slug(home(group)[-1]) if home(group) else ""
+    """A name part from the group's folders: the last segment of the deepest folder all its keys
+    share, else of the folder most of them lie in."""
+    folders = [folder_of(k) for k in group.keys]
+    common = folders[0] if folders else ()
+    for f in folders[1:]:
+        common = common[: next((i for i, (x, y) in enumerate(zip(common, f, strict=False)) if x != y),
+                               min(len(common), len(f)))]
+    best = common or home(group)
+    return slug(best[-1]) if best else ""
 
 
 def names(groups: Sequence[Group]) -> list[str]:
