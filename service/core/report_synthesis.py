@@ -18,6 +18,11 @@ from .synthesis_refs import Notice
 
 ADOPT_COMMAND = "/wavegate adopt"
 PROPOSAL_MARKER = "<!-- wavegate proposal -->"
+FOLDER_NOTES = {
+    "own-wave": (" To keep the plan within its pattern limit, a folder is written for an agent's files "
+                 "whenever no other agent of its wave references a file in it."),
+    "none": " Every territory lists files, not folders: with folders the plan would not pass the pre-flight.",
+}
 MAX_LISTED = 200  # explanation lines per section; the rest are counted
 
 
@@ -58,7 +63,8 @@ def summary(proposal: Proposal) -> str:
     checked = "references checked against the checkout" if proposal.repo else "references taken as written"
     return (f"{plural(placed, 'finding')} → {plural(len(proposal.agents), 'agent')} in "
             f"{plural(len(proposal.waves), 'wave')} (at most {plural(proposal.limit, 'agent')} per wave; "
-            f"{checked}). The pre-flight passed: no two agents that may run at the same time share a file.")
+            f"{checked}). The pre-flight passed: no two agents that may run at the same time share a file."
+            + FOLDER_NOTES.get(proposal.folders, ""))
 
 
 def agents_table(proposal: Proposal) -> list[str]:

@@ -20,6 +20,7 @@ from .plan import preflight
 from .synthesis_layout import Layout, layout
 from .synthesis_records import Consolidation, Move, Proposal, ProposedAgent, Sharing, Together
 from .synthesis_refs import RepoFacts, Resolution, is_glob, resolve
+from .synthesis_territory import FOLDERS
 from .synthesis_territory import agents as make_agents
 
 DEFAULT_AGENTS = 4
@@ -53,17 +54,17 @@ def propose_findings(findings: Sequence[Finding], *, limit: int = DEFAULT_AGENTS
 
 def _verified(base: Proposal, shape: Layout, resolution: Resolution, repo: RepoFacts | None,
               config: RepoConfig) -> Proposal:
-    """The first arrangement (folders, then literal files only) whose plan passes the
-    pre-flight; else the proposal with the last pre-flight's problems and no plan."""
+    """The first arrangement of territories (``synthesis_territory.FOLDERS``) whose plan passes
+    the pre-flight; else the proposal with the last pre-flight's problems and no plan."""
     tracked = repo.tracked if repo else ()
     problems: tuple = ()
     agents: tuple[ProposedAgent, ...] = ()
-    for compact in (True, False):
-        agents = make_agents(shape.groups, config.protected, compact)
+    for folders in FOLDERS:
+        agents = make_agents(shape.groups, config.protected, folders)
         block = report_synthesis.plan_block(agents, base.findings)
         checked = preflight(block, config, tracked)
         if isinstance(checked, Plan):
-            return _explained(base, agents, shape, resolution, plan=checked, block=block)
+            return _explained(base, agents, shape, resolution, plan=checked, block=block, folders=folders)
         problems = tuple(checked)
     return _explained(base, agents, shape, resolution, problems=problems)
 

@@ -96,6 +96,7 @@ class Proposal:
     notices: tuple[Notice, ...] = ()
     unplaced: tuple[int, ...] = ()
     repo: bool = False
+    folders: str = "all-waves"
 
     @property
     def ok(self) -> bool:

@@ -5,6 +5,10 @@ A folder replaces an agent's files when every file any finding references below 
 wave) is this agent's, no wildcard of another agent of its wave may reach into it, and it meets
 no protected pattern. The highest such folder is used (never the root). Territories are literal
 paths and folders ending in ``/``, plus globs the findings wrote and no checkout expanded.
+
+The arrangements tried, in order (``FOLDERS``): folders as above; folders counting only the
+agent's own wave (fewer patterns, for plans that would pass the 1,000-pattern limit otherwise);
+literal files only.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from functools import cache
 
-from .synthesis_layout import Group, ancestors, folder_of, glob_root, home, is_test_path, keys_meet, norm
+from .synthesis_layout import Group, ancestors, folder_of, glob_root, is_test_path, keys_meet, norm
 from .synthesis_records import ProposedAgent
 from .synthesis_refs import is_glob, meets_protected
 
@@ -49,27 +53,26 @@ def base_name(group: Group) -> str:
 
 
 def _folder(group: Group) -> str:
-    """A name part from the group's folders: the last segment of the deepest folder all its keys
-    share, else of the folder most of them lie in."""
+    """A name part from the deepest folder all the group's keys share (its last segment), or
+    empty when they share none."""
     folders = [folder_of(k) for k in group.keys]
     common = folders[0] if folders else ()
     for f in folders[1:]:
         common = common[: next((i for i, (x, y) in enumerate(zip(common, f, strict=False)) if x != y),
                                min(len(common), len(f)))]
-    best = common or home(group)
-    return slug(best[-1]) if best else ""
+    return slug(common[-1]) if common else ""
 
 
 def names(groups: Sequence[Group]) -> list[str]:
     """Unique names, in ``groups`` order: a repeated name gets its folder (``security-scripts``),
-    else its wave (``security-2``), then a counter."""
+    else a number (``security-2``)."""
     used: set[str] = set()
     out: list[str] = []
     for g in groups:
         name = base_name(g) or "agent"
         folder = _folder(g)
-        candidates = [name] + ([f"{name}-{folder}"] if folder and folder != name else []) + [f"{name}-{g.wave}"]
-        candidates += [f"{name}-{g.wave}-{i}" for i in range(2, len(groups) + 3)]
+        candidates = [name] + ([f"{name}-{folder}"] if folder and folder != name else [])
+        candidates += [f"{name}-{i}" for i in range(2, len(groups) + 3)]
         chosen = next(c for c in candidates if c not in used)
         used.add(chosen)
         out.append(chosen)
@@ -95,30 +98,37 @@ def testing_after(tests: Group, others: Sequence[tuple[str, Group]]) -> tuple[st
     return tuple(after)
 
 
-def _owners(groups: Sequence[tuple[str, Group]]) -> dict[str, set[str]]:
-    """Folder (and literal key) → the agents with a key at or below it, in any wave."""
-    owners: dict[str, set[str]] = defaultdict(set)
+FOLDERS = ("all-waves", "own-wave", "none")
+
+
+def _owners(groups: Sequence[tuple[str, Group]], per_wave: bool) -> dict[tuple[int, str], set[str]]:
+    """(wave or 0, folder or literal key) → the agents with a key at or below it: in any wave
+    (wave 0), or in each wave when ``per_wave``."""
+    owners: dict[tuple[int, str], set[str]] = defaultdict(set)
     for name, g in groups:
+        wave = g.wave if per_wave else 0
         for k in g.keys:
             top = glob_root(k) if is_glob(k) else norm(k)
             for folder in ([top] if top else []) + ancestors(top):
-                owners[folder].add(name)
+                owners[(wave, folder)].add(name)
     return owners
 
 
 def territories(groups: Sequence[tuple[str, Group]], protected: Sequence[str],
-                compact: bool = True) -> dict[str, tuple[str, ...]]:
-    """Each agent's territory: its keys, folders written for files when ``compact`` allows."""
-    if not compact:
+                folders: str = "all-waves") -> dict[str, tuple[str, ...]]:
+    """Each agent's territory: its keys, with folders written for files as ``folders`` (one of
+    ``FOLDERS``) allows."""
+    if folders == "none":
         return {name: tuple(sorted(set(g.keys))) for name, g in groups}
-    owners = _owners(groups)
+    per_wave = folders == "own-wave"
+    owners = _owners(groups, per_wave)
     wave_globs = defaultdict(list)
     for name, g in groups:
         wave_globs[g.wave] += [(name, k) for k in g.keys if is_glob(k)]
 
     @cache
     def free(folder: str, name: str, wave: int) -> bool:
-        return (owners.get(folder) == {name}
+        return (owners.get((wave if per_wave else 0, folder)) == {name}
                 and not any(keys_meet(folder + "/", k) for other, k in wave_globs[wave] if other != name)
                 and not meets_protected(folder + "/", protected))
 
@@ -141,10 +151,10 @@ def _compact(name: str, group: Group, free) -> tuple[str, ...]:
                         and not (not p.endswith("/") and norm(p) in folders)))
 
 
-def agents(groups: Sequence[Group], protected: Sequence[str], compact: bool = True) -> tuple[ProposedAgent, ...]:
+def agents(groups: Sequence[Group], protected: Sequence[str], folders: str = "all-waves") -> tuple[ProposedAgent, ...]:
     """The proposed agents for the layout's ``groups`` (ordered by wave)."""
     named = list(zip(names(groups), groups, strict=True))
-    terr = territories(named, protected, compact)
+    terr = territories(named, protected, folders)
     out = []
     for name, g in named:
         after = testing_after(g, named) if g.testing else ()

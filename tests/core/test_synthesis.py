@@ -132,7 +132,8 @@ def test_agent_limit_merges_smallest_groups_preferring_a_shared_folder():
     text = "".join(f"- P0: f{i} (`{path}`)\n" for i, path in enumerate(
         ["a/x/1.py", "a/x/2.py", "a/y/3.py", "b/4.py", "b/5.py", "c/6.py"], start=1))
     got = shape(text, limit=2)
-    assert [(name, findings) for name, _, _, findings, _ in got] == [("a", (1, 2, 3)), ("b", (4, 5, 6))]
+    # Without a category or a folder all its files share, an agent is called `agent`.
+    assert [(name, findings) for name, _, _, findings, _ in got] == [("a", (1, 2, 3)), ("agent", (4, 5, 6))]
     proposal = propose(text, limit=2)
     assert [a.parts for a in proposal.agents] == [3, 3]
     assert "3 groups of findings that share no file" in report_synthesis.proposal_text(proposal)
@@ -185,6 +186,17 @@ def test_a_proposal_over_the_plans_limits_is_refused_with_the_problems():
     assert not proposal.ok and proposal.block == ""
     assert {p.code for p in proposal.problems} == {"too-many-agents"}
     assert "would not pass the pre-flight" in report_synthesis.proposal_text(proposal)
+
+
+def test_a_plan_over_the_pattern_limit_writes_folders_per_wave():
+    # Every folder holds files of both waves: written as files, the plan would need 1,040 patterns.
+    text = "".join(f"- P0: x (`p{j}/d{i}/a.py`)\n- P1: y (`p{j}/d{i}/b.py`)\n" for j in range(4) for i in range(130))
+    proposal = propose(text)
+    assert proposal.ok and proposal.folders == "own-wave"
+    assert [(a.name, a.wave, a.territory) for a in proposal.agents] == [
+        ("p0", 1, ("p0/",)), ("p1", 1, ("p1/",)), ("p2", 1, ("p2/",)), ("p3", 1, ("p3/",)),
+        ("p0-2", 2, ("p0/",)), ("p1-2", 2, ("p1/",)), ("p2-2", 2, ("p2/",)), ("p3-2", 2, ("p3/",))]
+    assert "To keep the plan within its pattern limit" in report_synthesis.proposal_text(proposal)
 
 
 def test_limit_below_one_is_refused():
