@@ -121,9 +121,9 @@ def _finding_ref(f: Finding) -> str:
 def move_line(m: Move, proposal: Proposal) -> str:
     f = proposal.finding(m.finding)
     if m.reason == "testing":
-        was = f"its priority's wave {m.priority_wave}" if m.priority_wave else "no priority"
+        was = f" instead of its priority's wave {m.priority_wave}" if m.priority_wave else ""
         waits = f"; `{m.agent}` waits for {join_names([f'`{a}`' for a in m.after])}" if m.after else ""
-        return (f"- {_finding_ref(f)}: wave {m.wave} instead of {was}, in `{m.agent}`: tests run after "
+        return (f"- {_finding_ref(f)}: wave {m.wave}{was}, in `{m.agent}`: tests run after "
                 f"the code they test{waits}")
     return f"- {_finding_ref(f)}: wave {m.wave}, in `{m.agent}`: a finding without a priority goes to the last wave"
 
@@ -187,7 +187,7 @@ def proposal_dashboard(proposal: Proposal, limit: int = MAX_BODY_BYTES // 2) -> 
              "write this plan into the issue body; it is then dispatched as usual.")
     inner = proposal_text(proposal)
     if nbytes(inner) > limit:
-        kept = fit_lines(["\n".join(agents_table(proposal))], limit // 2)
+        kept = fit_lines(agents_table(proposal), limit // 2, "\n… and {n} more rows")
         inner = (summary(proposal) + "\n\n" + "\n".join(kept) + "\n\nThe full plan is too long to show here; "
                  f"`{ADOPT_COMMAND}` writes it into the issue body, or run `wavegate plan` on the findings.\n")
     return f"{PROPOSAL_MARKER}\n<details><summary>{title}</summary>\n\n{adopt}\n\n{inner}\n</details>\n"

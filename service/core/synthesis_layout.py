@@ -18,7 +18,7 @@ from . import patterns
 from .findings import Finding
 from .synthesis_refs import is_glob
 
-_TEST_DIRS = frozenset({"test", "tests", "testing", "spec", "specs", "__tests__", "e2e"})
+_TEST_DIRS = frozenset({"test", "tests", "spec", "specs", "__tests__", "e2e"})
 _TEST_NAME = re.compile(r"^(?:test_.+|.+_test\.\w+|.+\.(?:test|spec)\.\w+|conftest\.py)$")
 _TESTING_CATEGORY = re.compile(r"\b(?:test|tests|testing|coverage|qa)\b", re.IGNORECASE)
 
@@ -155,7 +155,7 @@ def _moved(code: Sequence[Finding], testing: Sequence[Finding], wave_of: Mapping
             moved[f.number] = (None, wave_of[f.number])
     for f in testing:
         was = _priority_wave(f, by_priority)
-        if was is None or was < test_wave:
+        if (was or 1) < test_wave:
             moved[f.number] = (was, test_wave)
     return moved
 

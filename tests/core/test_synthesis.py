@@ -28,7 +28,7 @@ BROKER_HISTORY = (
     ("broker/safety/halt_store.py", "broker/api/directives.py", "tests/unit/test_halt_store.py"),
     ("broker/api/directives.py", "broker/safety/halt_store.py"),
     ("broker/api/auth.py",),
-    BROKER_FILES,  # the initial import: too many files to say anything
+    BROKER_FILES,  # the initial import, which touched every file
 )
 BROKER_REPO = RepoFacts(BROKER_FILES, BROKER_HISTORY)
 CONTESTED = ("broker/safety/halt_store.py", "broker/core/dispatcher.py", "broker/api/directives.py")
@@ -271,6 +271,14 @@ def test_every_proposal_passes_the_preflight_and_places_every_finding_once(lines
     for wave in proposal.waves:
         assert len([a for a in proposal.agents if a.wave == wave]) <= limit
     assert all(a.wave == max(proposal.waves) for a in proposal.agents if a.tests)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("- *`/.:P01ab#\n[]()!?\\ \t")), max_size=200))
+def test_any_text_gets_an_answer(text):
+    proposal = propose(text)
+    assert proposal.ok or proposal.problems or not proposal.agents
+    assert report_synthesis.proposal_text(proposal)
 
 
 # --------------------------------------------------------------------------- the issue
