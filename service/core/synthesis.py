@@ -78,14 +78,14 @@ def _explained(base: Proposal, agents: tuple[ProposedAgent, ...], shape: Layout,
         consolidations=consolidations(agents, base.findings, resolution),
         sharings=sharings(agents),
         moves=moves(shape, by_finding),
-        together=tuple(Together(a, b, n, by_key(agents, a)) for a, b, n in shape.joined),
+        together=tuple(Together(a, b, n, by_key(agents, a, wave)) for a, b, n, wave in shape.joined),
         **result,
     )
 
 
-def by_key(agents: Sequence[ProposedAgent], key: str) -> str:
-    """The agent whose keys hold ``key`` (the first one, in wave order)."""
-    return next((a.name for a in agents if key in a.keys), "")
+def by_key(agents: Sequence[ProposedAgent], key: str, wave: int) -> str:
+    """The agent of ``wave`` whose keys hold ``key``."""
+    return next((a.name for a in agents if a.wave == wave and key in a.keys), "")
 
 
 def consolidations(agents: Sequence[ProposedAgent], findings: Sequence[Finding],

@@ -55,11 +55,12 @@ class Group:
 class Layout:
     """The groups by wave (``groups``, ordered by wave then first finding), the findings placed
     in a later wave than their priority (``moved``: finding → (wave of its priority or None,
-    wave placed)), and the co-change pairs that joined two groups (``joined``)."""
+    wave placed)), and the co-change pairs that joined two groups (``joined``: path, path,
+    commits, wave)."""
 
     groups: tuple[Group, ...]
     moved: Mapping[int, tuple[int | None, int]]
-    joined: tuple[tuple[str, str, int], ...]
+    joined: tuple[tuple[str, str, int, int], ...]
 
 
 def norm(key: str) -> str:
@@ -118,11 +119,11 @@ def layout(findings: Sequence[Finding], keys: Mapping[int, tuple[str, ...]], lim
     last = max(wave_of.values(), default=1)
     test_wave = last + 1 if (limit == 1 and code) else last
     groups: list[Group] = []
-    joined: list[tuple[str, str, int]] = []
+    joined: list[tuple[str, str, int, int]] = []
     for wave in range(1, last + 1):
         members = [f for f in code if wave_of[f.number] == wave]
         found, pairs = _connected(wave, members, keys, cochange)
-        joined += pairs
+        joined += [(a, b, n, wave) for a, b, n in pairs]
         room = limit - 1 if (testing and wave == test_wave) else limit
         groups += fit(found, max(room, 1))
     if testing:
