@@ -4,7 +4,7 @@
 
 1 ingest (``bench.ingest``), 2 core (``bench.core``), 3 API budget + 4 end to end (``e2e``) and
 5 scale out (``scale``), both in ``bench.e2e``, 6 the local fleet (``local``, ``bench.local``), 7 slow bodies
-(``slowbody``, ``bench.slowbody``). Uses Redis database 15 only (flushed). Installs ``wrk`` with apt-get and Probot
+(``slowbody``, ``bench.slowbody``), 8 plan synthesis (``synthesis``, ``bench.synthesis``). Uses Redis database 15 only (flushed). Installs ``wrk`` with apt-get and Probot
 with npm into ``bench/.probot`` when missing. ``--quick``: tiny sizes, for the smoke test.
 """
 
@@ -22,7 +22,7 @@ from importlib import metadata
 
 from .common import ROOT
 
-SECTIONS = ("ingest", "core", "e2e", "scale", "local", "slowbody")
+SECTIONS = ("ingest", "core", "e2e", "scale", "local", "slowbody", "synthesis")
 
 
 def machine() -> dict:
@@ -121,10 +121,14 @@ def table(results: dict) -> str:
         from . import slowbody
 
         rows += slowbody.rows(results["slowbody"])
+    for size, r in results.get("synthesis", {}).get("sizes", {}).items():
+        rows.append(("8 plan", f"plan synthesis, {size}: s (target), pre-flight share",
+                     f"{_mmm(r['s'], 3)} (< {r['target_s']}), {r['preflight_share']['median']:.0%}"))
     commands = {"1 ingest": "python -m bench --only ingest", "2 core": "python -m bench.core",
                 "3 API": "python -m bench --only e2e", "4 e2e": "python -m bench --only e2e",
                 "5 scale": "python -m bench --only scale", "6 local": "python -m bench.local",
-                "7 slow": "python -m bench --only slowbody"}
+                "7 slow": "python -m bench --only slowbody",
+                "8 plan": "python -m bench.synthesis"}
     shown = dict.fromkeys(r[0] for r in rows)
     rows += [("command", s, commands[s]) for s in shown]
     width = max((len(r[1]) for r in rows), default=10)
@@ -178,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         print("== 7. slow bodies", file=sys.stderr, flush=True)
         results["slowbody"] = slowbody.run(repeats=args.repeats or (1 if args.quick else 3),
                                            seconds=3 if args.quick else 5 * (args.seconds or 2), quick=args.quick)
+    if "synthesis" in only:
+        from . import synthesis
+
+        print("== 8. plan synthesis", file=sys.stderr, flush=True)
+        results["synthesis"] = synthesis.run(quick=args.quick)
     results["wall_clock_s"] = round(time.monotonic() - started, 1)
     results["loadavg_at_end"] = os.getloadavg()
     with open(args.output, "w") as out:

@@ -150,11 +150,12 @@ def prompt(issue: Path, agent: str, number: int, config_file: Path | None) -> No
 
 
 def _register_subcommands() -> None:
-    """The local fleet's commands (``service.cli_local``) join the group; imported here, after
-    ``main`` exists, because they reuse this module's readers."""
+    """Plan synthesis (``service.cli_plan``) and the local fleet's commands (``service.cli_local``)
+    join the group; imported here, after ``main`` exists, because they reuse this module's readers."""
     from .cli_local import LOCAL_COMMANDS
+    from .cli_plan import plan_command
 
-    for command in LOCAL_COMMANDS:
+    for command in (plan_command, *LOCAL_COMMANDS):
         main.add_command(command)
 
 
