@@ -148,7 +148,6 @@ def prompt(issue: Path, agent: str, number: int, config_file: Path | None) -> No
     click.echo(report.dispatch_prompt(plan, agent, number, markers.plan_hash(plan), config), nl=False)
 
 
-
 def _register_subcommands() -> None:
     """Plan synthesis (``service.cli_plan``) and the local fleet's commands (``service.cli_local``)
     join the group; imported here, after ``main`` exists, because they reuse this module's readers."""
