@@ -33,9 +33,10 @@ from rq.job import Job
 
 from service import actions, queueing
 from service.errors import ConfigError, TransientGitHubError
-from service.github import GitHubPort
+from service.gh import GitHubPort
+from service.gh import app as gh_app
+from service.gh.pacing import RedisPacer
 from service.logs import bound, event
-from service.pacing import RedisPacer
 from service.routes import JOBS, Route, work_key
 
 from . import context
@@ -127,7 +128,7 @@ def reconcile_repository(installation_id: int, repo: str, delivery_id: str | Non
 def reconcile_all() -> str:
     """The periodic job: re-arm the chain (every ``RECONCILE_INTERVAL`` s, one chain only), then
     enqueue ``reconcile_repository`` for every repository of every installation (coalesced per
-    repository). Needs ``service.github.app_installations(settings, pacer=…) -> [(installation_id,
+    repository). Needs ``service.gh.app.app_installations(settings, pacer=…) -> [(installation_id,
     [full_name, …]), …]``; raises ``ConfigError`` when the adapter lacks it."""
     job = get_current_job()
     connection = job.connection if job else context.redis_connection()
@@ -136,11 +137,9 @@ def reconcile_all() -> str:
     if job is not None and queueing.arm_periodic(queue, settings.reconcile_interval, current_job_id=job.id) is None:
         event(log, "periodic_run", outcome="another chain is active")
         return "another chain is active"
-    from service import github
-
-    listing = getattr(github, "app_installations", None)
+    listing = getattr(gh_app, "app_installations", None)
     if listing is None:
-        raise ConfigError("service.github.app_installations is missing: the periodic reconcile cannot list repositories")
+        raise ConfigError("service.gh.app.app_installations is missing: the periodic reconcile cannot list repositories")
     count = 0
     for installation_id, repos in listing(settings, pacer=RedisPacer(connection)):
         for repo in repos:
@@ -169,13 +168,11 @@ def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
     ``MAX_REDELIVERIES`` times; the hash ``wavegate:redelivered`` (GUID → ``<count>:<delivery id>``)
     remembers, for the redelivery window. 4xx answers (bad signature, malformed body) are left
     alone, since sending them again cannot succeed. The listing follows GitHub's cursor pages,
-    newest first, up to ``github.DELIVERY_PAGES`` pages and no further back than the window."""
-    from service import github
-
+    newest first, up to ``gh_app.DELIVERY_PAGES`` pages and no further back than the window."""
     redelivered = 0
     since = datetime.now(UTC) - timedelta(seconds=SWEEP_WINDOW)
     newest: dict[str, Any] = {}
-    for delivery in github.list_failed_deliveries(settings, since=since):
+    for delivery in gh_app.list_failed_deliveries(settings, since=since):
         newest.setdefault(delivery.guid, delivery)  # newest first
     for guid, delivery in newest.items():
         if delivery.status_code and delivery.status_code < 500:
@@ -186,7 +183,7 @@ def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
             continue  # already asked for after this attempt, or given up on
         connection.hset(SWEEP_KEY, guid, f"{int(count) + 1}:{delivery.id}")
         connection.expire(SWEEP_KEY, SWEEP_WINDOW)
-        github.redeliver(settings, delivery.id)
+        gh_app.redeliver(settings, delivery.id)
         redelivered += 1
     return redelivered
 

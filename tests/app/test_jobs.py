@@ -12,8 +12,9 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from service import actions, github, queueing
+from service import actions, queueing
 from service.errors import NotFound, PermissionDenied, RateLimited, TransientGitHubError
+from service.gh import app as github
 from service.routes import work_key
 from workers import context, jobs
 
