@@ -31,13 +31,13 @@ from redis.exceptions import LockError
 from rq import get_current_job
 from rq.job import Job
 
-from service import actions, queueing
+from service import actions, jobspec, queueing
 from service.errors import ConfigError, TransientGitHubError
 from service.gh import GitHubPort
 from service.gh import app as gh_app
 from service.gh.pacing import RedisPacer
+from service.jobspec import JOBS, Route
 from service.logs import bound, event
-from service.routes import JOBS, Route, work_key
 
 from . import context
 
@@ -51,7 +51,7 @@ def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | No
                    delivery_id: str | None = None) -> str:
     """Dispatch or re-evaluate the plan of issue ``issue`` (``issues`` events)."""
     return _run("reconcile_plan", installation_id, repo, delivery_id, number=issue,
-                coalesce=work_key("plan", installation_id, repo, issue, sender or ""),
+                coalesce=jobspec.plan_key(installation_id, repo, issue, sender),
                 failure={"issue": issue},
                 call=lambda gh, job_id: actions.reconcile_plan(gh, repo, issue, sender=sender, reason=reason,
                                                                job_id=job_id))
@@ -64,7 +64,7 @@ def check_pull(installation_id: int, repo: str, number: int, head_sha: str | Non
     has when it runs, not only ``head_sha`` (the first event's, kept for logs and for the failure
     report, which is dropped when the head moved)."""
     return _run("check_pull", installation_id, repo, delivery_id, number=number, sha=head_sha,
-                coalesce=work_key("pull", installation_id, repo, number),
+                coalesce=jobspec.pull_key(installation_id, repo, number),
                 failure={"number": number, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_pull(gh, repo, number, None, job_id=job_id))
 
@@ -72,7 +72,7 @@ def check_pull(installation_id: int, repo: str, number: int, head_sha: str | Non
 def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str | None = None) -> str:
     """PR ``number`` closed, merged or not: re-evaluate its plan."""
     return _run("pull_closed", installation_id, repo, delivery_id, number=number,
-                coalesce=work_key("closed", installation_id, repo, number),
+                coalesce=jobspec.closed_key(installation_id, repo, number),
                 failure={"number": number},
                 call=lambda gh, job_id: actions.pull_closed(gh, repo, number, job_id=job_id))
 
@@ -83,7 +83,7 @@ def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: lis
     numbers = tuple(int(n) for n in pr_numbers or ())
     return _run("rerun_checks", installation_id, repo, delivery_id, sha=head_sha,
                 number=numbers[0] if numbers else None,
-                coalesce=work_key("rerun", installation_id, repo, head_sha, check_name or ""),
+                coalesce=jobspec.rerun_key(installation_id, repo, head_sha, check_name),
                 failure={"number": numbers[0] if numbers else None, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.rerun_checks(gh, repo, head_sha, numbers, check_name=check_name,
                                                              job_id=job_id))
@@ -93,7 +93,7 @@ def check_merge_group(installation_id: int, repo: str, head_sha: str, base_sha: 
                       delivery_id: str | None = None) -> str:
     """``merge_group`` ``checks_requested``: both checks on the group's ``head_sha``."""
     return _run("check_merge_group", installation_id, repo, delivery_id, sha=head_sha,
-                coalesce=work_key("group", installation_id, repo, head_sha),
+                coalesce=jobspec.group_key(installation_id, repo, head_sha),
                 failure={"head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_merge_group(gh, repo, head_sha, base_sha, head_ref,
                                                                   job_id=job_id))
@@ -114,13 +114,13 @@ def _repo_lock(installation_id: int, repo: str) -> str:
     locks two of them could both find no check run on a head and both create one. GitHub paces
     an installation's writes one at a time anyway, so little parallelism is lost, and jobs of
     different repositories still run side by side."""
-    return work_key("repo", installation_id, repo)
+    return jobspec.repo_key(installation_id, repo)
 
 
 def reconcile_repository(installation_id: int, repo: str, delivery_id: str | None = None) -> str:
     """Periodic healing of every active dispatch issue of ``repo``."""
     return _run("reconcile_repository", installation_id, repo, delivery_id,
-                coalesce=work_key("repo", installation_id, repo),
+                coalesce=jobspec.repo_key(installation_id, repo),
                 failure={},
                 call=lambda gh, job_id: actions.reconcile_repository(gh, repo, job_id=job_id))
 
@@ -145,7 +145,7 @@ def reconcile_all() -> str:
         for repo in repos:
             queueing.enqueue(queue, Route(JOBS + "reconcile_repository",
                                           {"installation_id": int(installation_id), "repo": repo},
-                                          work_key("repo", installation_id, repo)))
+                                          jobspec.repo_key(installation_id, repo)))
             count += 1
     swept = _sweep_failed_deliveries(connection, settings) if settings.redelivery_sweep else 0
     event(log, "periodic_run", repositories=count, redelivered=swept)
