@@ -25,7 +25,7 @@ from .core.model import (
 )
 from .dispatch import gate_signature, reconcile_context, recorded_signature, write_dashboard_notice
 from .errors import NotFound
-from .github import GitHubPort
+from .gh import GitHubPort
 from .plans import (
     WRITE_ROLES,
     PlanContext,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from .core.model import CHECK_NAMES, CheckOutput
-from .github import GitHubPort
+from .gh import GitHubPort
 from .records import CheckRunData
 
 log = logging.getLogger(__name__)

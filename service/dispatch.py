@@ -34,7 +34,7 @@ from .core.model import (
     RepoConfig,
 )
 from .errors import Conflict, NotFound, PermissionDenied
-from .github import GitHubPort
+from .gh import GitHubPort
 from .plans import (
     WRITE_ROLES,
     PlanContext,

@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-BOUND_FIELDS = ("delivery_id", "installation_id", "repo", "number", "sha", "job_id", "event_name")
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("wavegate_log_context")
 
 REDACTED = "[redacted]"

@@ -1,6 +1,6 @@
 """The GitHub App permissions Wavegate's GitHub calls and webhook subscriptions need, from GitHub's
 "Permissions required for GitHub Apps" reference. ``app.yml`` must grant at least these; a test
-derives the REST requests from ``service/github.py`` and checks them against ``ENDPOINTS`` and the
+derives the REST requests from ``service/gh/`` and checks them against ``ENDPOINTS`` and the
 manifest.
 
 Access levels are ordered ``read`` < ``write`` (GitHub's manifest accepts only these two values;
@@ -54,7 +54,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/app/hook/deliveries/{delivery_id}/attempts"): ("", ""),
 }
 
-# Each ``GitHubPort`` operation (and App-level function of ``service.github``) → the endpoints it
+# Each ``GitHubPort`` operation (and App-level function of ``service.gh.app``) → the endpoints it
 # may call, including those of the operations it calls in turn.
 OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "repository": (("GET", "/repos/{owner}/{repo}"),),

@@ -15,7 +15,7 @@ from .core import markers
 from .core import plan as core_plan
 from .core.model import EXEMPT_FILE, AgentPR, ChangeSet, Plan, Problem, PrState, RepoConfig
 from .errors import NotFound
-from .github import GitHubPort
+from .gh import GitHubPort
 from .records import CommentData, IssueData, PullData
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Redis and RQ plumbing shared by the web process and the workers: delivery claims
-(de-duplication), enqueueing with coalescing, per-unit locks, and the periodic chain.
+(de-duplication), enqueueing with coalescing, the repository lock keys, and the periodic chain.
 
 Redis holds only the queue and short-lived keys (DESIGN intro), all under ``wavegate:``:
 
@@ -7,7 +7,7 @@ Redis holds only the queue and short-lived keys (DESIGN intro), all under ``wave
 |---|---|---|
 | ``wavegate:delivery:<GUID>`` | the id of the job that carries the delivery (``claimed`` first on the ``claim_delivery`` path) | 24 h |
 | ``wavegate:pending:<work key>`` | id of the queued job that will do that work | until the job starts (≤ 15 min) |
-| ``wavegate:lock:<work key>`` | redis-py ``Lock`` token | while the job runs (≤ job timeout + 60 s) |
+| ``wavegate:lock:repo:<installation>:<owner/repo>`` | redis-py ``Lock`` token of the job writing to the repository | 30 s, renewed every 10 s while the job runs (``workers.jobs.LOCK_TTL``) |
 | ``wavegate:periodic`` | id of the next scheduled ``reconcile_all`` | 2 intervals + 60 s |
 | ``wavegate:pace:pause:<installation>`` | epoch second a rate-limit pause of the installation ends | until it ends |
 | ``wavegate:changes:<installation>:<repo>:<number>:<head SHA>:<base head SHA>`` | the PR's changed paths, compressed | 1 h |
@@ -32,20 +32,18 @@ from datetime import timedelta
 from typing import Any
 
 import redis
-from redis.lock import Lock
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import now, utcformat
 
-from .routes import JOBS, Route
+from .jobspec import JOBS, Route
 
 PREFIX = "wavegate:"
 DELIVERY_TTL = 24 * 3600
 PENDING_TTL = 15 * 60
 JOB_TIMEOUT = 600
-LOCK_TIMEOUT = JOB_TIMEOUT + 60
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
 # Jobs resume where they stopped (creates look first), so each attempt gets further.
@@ -216,12 +214,6 @@ def hand_over_pending(connection: redis.Redis, work: str, old_job_id: str, new_j
     """Point ``work``'s pending slot at ``new_job_id`` if it is free or still ``old_job_id``.
     False: another job is already pending for that work and will do it."""
     return bool(connection.eval(_HAND_OVER, 1, pending_key(work), old_job_id, new_job_id, PENDING_TTL))
-
-
-def work_lock(connection: redis.Redis, work: str, timeout: int = LOCK_TIMEOUT) -> Lock:
-    """The per-unit lock (per plan, per PR …); it expires after ``timeout`` seconds so a killed
-    worker cannot hold it forever. Acquire with ``blocking=False``."""
-    return connection.lock(lock_key(work), timeout=timeout, blocking=False)
 
 
 def enqueue_later(queue: Queue, func: str, kwargs: dict[str, Any], *, seconds: float, job_id: str,

@@ -22,27 +22,17 @@ another App.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from . import jobspec
 from .core.model import CHECK_NAMES
+from .jobspec import JOBS, Route, work_key  # noqa: F401  (re-exported for the table's readers)
 from .settings import Settings
 
-JOBS = "workers.jobs."
 COMMAND_PREFIX = "/wavegate"
 
 Extractor = Callable[[dict[str, Any], Settings], "dict[str, Any] | str"]
-
-
-@dataclass(frozen=True)
-class Route:
-    """Enqueue ``job`` (dotted path) with ``kwargs`` (JSON primitives only). ``coalesce`` names
-    the unit of work: while a job for the same key is waiting in the queue, further events for it
-    are folded into that job (None: never coalesced)."""
-
-    job: str
-    kwargs: dict[str, Any] = field(hash=False)
-    coalesce: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,12 +42,6 @@ class Skip:
 
     status: int
     reason: str
-
-
-def work_key(kind: str, installation_id: int, repo: str, *parts: object) -> str:
-    """The identity of one unit of work, shared by coalescing and locking:
-    ``plan:<installation>:<owner/repo>:<issue>``, ``pull:…:<number>`` and so on."""
-    return ":".join([kind, str(installation_id), repo, *(str(p) for p in parts)])
 
 
 def _login(payload: dict[str, Any]) -> str | None:
@@ -136,18 +120,12 @@ class Rule:
     coalesce: Callable[[int, str, dict[str, Any]], str | None] = lambda inst, repo, kw: None
 
 
-def _plan_key(inst: int, repo: str, kw: dict[str, Any]) -> str:
-    # The sender is part of the key: the job checks the permission of the person who asked.
-    return work_key("plan", inst, repo, kw["issue"], kw.get("sender") or "")
-
-
-_ISSUES = Rule(JOBS + "reconcile_plan", _issue_plan, _plan_key)
-# Per PR, not per (PR, head): the job checks the PR's current head whatever head the event
-# named, so one waiting job serves every push that arrives before it starts.
-_PULL = Rule(JOBS + "check_pull", _pull, lambda i, r, kw: work_key("pull", i, r, kw["number"]))
+_ISSUES = Rule(JOBS + "reconcile_plan", _issue_plan,
+               lambda i, r, kw: jobspec.plan_key(i, r, kw["issue"], kw.get("sender")))
+_PULL = Rule(JOBS + "check_pull", _pull, lambda i, r, kw: jobspec.pull_key(i, r, kw["number"]))
 _RERUN_RUN = Rule(JOBS + "rerun_checks", _check_run,
-                  lambda i, r, kw: work_key("rerun", i, r, kw["head_sha"], kw["check_name"]))
-_RERUN_SUITE = Rule(JOBS + "rerun_checks", _check_suite, lambda i, r, kw: work_key("rerun", i, r, kw["head_sha"], ""))
+                  lambda i, r, kw: jobspec.rerun_key(i, r, kw["head_sha"], kw["check_name"]))
+_RERUN_SUITE = Rule(JOBS + "rerun_checks", _check_suite, lambda i, r, kw: jobspec.rerun_key(i, r, kw["head_sha"], None))
 
 TABLE: dict[tuple[str, str], Rule | None] = {
     **{("issues", a): _ISSUES for a in ("labeled", "unlabeled", "opened", "reopened", "edited", "closed")},
@@ -155,11 +133,11 @@ TABLE: dict[tuple[str, str], Rule | None] = {
     **{("pull_request", a): _PULL for a in ("opened", "synchronize", "reopened", "ready_for_review",
                                             "converted_to_draft", "edited")},
     ("pull_request", "closed"): Rule(JOBS + "pull_closed", _pull_closed,
-                                     lambda i, r, kw: work_key("closed", i, r, kw["number"])),
+                                     lambda i, r, kw: jobspec.closed_key(i, r, kw["number"])),
     ("check_run", "rerequested"): _RERUN_RUN,
     ("check_suite", "rerequested"): _RERUN_SUITE,
     ("merge_group", "checks_requested"): Rule(JOBS + "check_merge_group", _merge_group,
-                                              lambda i, r, kw: work_key("group", i, r, kw["head_sha"])),
+                                              lambda i, r, kw: jobspec.group_key(i, r, kw["head_sha"])),
     ("merge_group", "destroyed"): None,
 }
 

@@ -29,7 +29,7 @@ def app_problems(permissions_granted: Mapping[str, str], events: list[str] | tup
 
 
 def _fetch_app(settings: Any) -> tuple[dict[str, str], list[str]]:
-    from .github import integration
+    from .gh.app import integration
 
     app = integration(settings, retry=None).get_app()
     return dict(app.permissions or {}), list(app.events or [])

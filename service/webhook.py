@@ -6,7 +6,7 @@ answers; no dependency), ``GET /readyz`` (Redis ``PING``), ``GET /metrics`` (Pro
 ``service.metrics``).
 
 Setup mode (no App credentials configured, see ``service.settings``): ``GET /`` serves the page that
-registers the App from ``app.yml`` (``service.setup``); ``/webhook`` answers 503 and ``/readyz``
+registers the App from ``app.yml`` (``service.registration``); ``/webhook`` answers 503 and ``/readyz``
 503 until the process is restarted with the credentials.
 
 ``POST /webhook`` and ``POST /`` are answered by ``Receiver``, a plain WSGI callable in front of the
@@ -331,7 +331,7 @@ def _base_app() -> Flask:
 
 
 def _setup_app(settings: SetupSettings) -> Flask:
-    from .setup import blueprint  # the setup page exists only in setup mode
+    from .registration import blueprint  # the registration page exists only in setup mode
 
     app = _base_app()
     app.extensions["wavegate"] = {"settings": settings}

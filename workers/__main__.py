@@ -51,7 +51,7 @@ class MeasuredWorker(SimpleWorker):
 
     Not forking is what lets a worker keep, across jobs, each installation's token (PyGithub
     renews it before its hour is up) and the answers behind conditional requests
-    (``service.github``): a forked work horse threw both away at its exit, so every job minted a
+    (``service.gh``): a forked work horse threw both away at its exit, so every job minted a
     token and re-read everything in full. It also saves the fork per job. Job timeouts still
     apply (RQ's SIGALRM death penalty in this process); a job that crashes the process takes the
     worker with it, and the supervisor restarts it like any dead worker (the job is then

@@ -3,24 +3,27 @@ jobs obtain a GitHub port, ``github_for(installation_id)``. Tests replace ``gith
 in-memory fake; nothing here is created at import time (RQ forks a work horse per job).
 
 Every GitHub request of a port made here is counted (``service.metrics``: method, status and the
-installation's rate-limit remaining)."""
+installation's rate-limit remaining), through the adapter's ``instrument`` hook."""
 
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 import redis
 
-from service import github, metrics, queueing
-from service.github import GitHubPort, PyGithubPort
-from service.pacing import RedisPacer
+from service import metrics, queueing
+from service.gh import GitHubPort
+from service.gh.app import github_for_installation
+from service.gh.memo import ChangeMemo
+from service.gh.pacing import RedisPacer
 from service.settings import Settings
 
 
 @functools.cache
 def settings() -> Settings:
     """``Settings.from_env()``, read once per process. Raises ``ConfigError``."""
-    return Settings.from_env()
+    return cast(Settings, Settings.from_env())  # allow_setup is off: never SetupSettings
 
 
 @functools.cache
@@ -34,9 +37,6 @@ def github_for(installation_id: int) -> GitHubPort:
     (and its rate-limit pauses kept) through Redis so every worker process shares the
     installation's budget, PR change sets memoised there too, its requests counted in the
     metrics."""
-    port = github.github_for_installation(settings(), installation_id, pacer=RedisPacer(redis_connection()),
-                                          memo=github.ChangeMemo(redis_connection()))
-    if isinstance(port, PyGithubPort):
-        # The adapter sends every request through its Requester's requestJsonAndCheck.
-        port._req = metrics.InstrumentedRequester(port._req, installation_id)
-    return port
+    return github_for_installation(settings(), installation_id, pacer=RedisPacer(redis_connection()),
+                                   memo=ChangeMemo(redis_connection()),
+                                   instrument=lambda req: metrics.InstrumentedRequester(req, installation_id))

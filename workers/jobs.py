@@ -31,12 +31,13 @@ from redis.exceptions import LockError
 from rq import get_current_job
 from rq.job import Job
 
-from service import actions, queueing
+from service import actions, jobspec, queueing
 from service.errors import ConfigError, TransientGitHubError
-from service.github import GitHubPort
+from service.gh import GitHubPort
+from service.gh import app as gh_app
+from service.gh.pacing import RedisPacer
+from service.jobspec import JOBS, Route
 from service.logs import bound, event
-from service.pacing import RedisPacer
-from service.routes import JOBS, Route, work_key
 
 from . import context
 
@@ -50,7 +51,7 @@ def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | No
                    delivery_id: str | None = None) -> str:
     """Dispatch or re-evaluate the plan of issue ``issue`` (``issues`` events)."""
     return _run("reconcile_plan", installation_id, repo, delivery_id, number=issue,
-                coalesce=work_key("plan", installation_id, repo, issue, sender or ""),
+                coalesce=jobspec.plan_key(installation_id, repo, issue, sender),
                 failure={"issue": issue},
                 call=lambda gh, job_id: actions.reconcile_plan(gh, repo, issue, sender=sender, reason=reason,
                                                                job_id=job_id))
@@ -63,7 +64,7 @@ def check_pull(installation_id: int, repo: str, number: int, head_sha: str | Non
     has when it runs, not only ``head_sha`` (the first event's, kept for logs and for the failure
     report, which is dropped when the head moved)."""
     return _run("check_pull", installation_id, repo, delivery_id, number=number, sha=head_sha,
-                coalesce=work_key("pull", installation_id, repo, number),
+                coalesce=jobspec.pull_key(installation_id, repo, number),
                 failure={"number": number, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_pull(gh, repo, number, None, job_id=job_id))
 
@@ -71,7 +72,7 @@ def check_pull(installation_id: int, repo: str, number: int, head_sha: str | Non
 def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str | None = None) -> str:
     """PR ``number`` closed, merged or not: re-evaluate its plan."""
     return _run("pull_closed", installation_id, repo, delivery_id, number=number,
-                coalesce=work_key("closed", installation_id, repo, number),
+                coalesce=jobspec.closed_key(installation_id, repo, number),
                 failure={"number": number},
                 call=lambda gh, job_id: actions.pull_closed(gh, repo, number, job_id=job_id))
 
@@ -82,7 +83,7 @@ def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: lis
     numbers = tuple(int(n) for n in pr_numbers or ())
     return _run("rerun_checks", installation_id, repo, delivery_id, sha=head_sha,
                 number=numbers[0] if numbers else None,
-                coalesce=work_key("rerun", installation_id, repo, head_sha, check_name or ""),
+                coalesce=jobspec.rerun_key(installation_id, repo, head_sha, check_name),
                 failure={"number": numbers[0] if numbers else None, "head_sha": head_sha},
                 call=lambda gh, job_id: actions.rerun_checks(gh, repo, head_sha, numbers, check_name=check_name,
                                                              job_id=job_id))
@@ -92,7 +93,7 @@ def check_merge_group(installation_id: int, repo: str, head_sha: str, base_sha: 
                       delivery_id: str | None = None) -> str:
     """``merge_group`` ``checks_requested``: both checks on the group's ``head_sha``."""
     return _run("check_merge_group", installation_id, repo, delivery_id, sha=head_sha,
-                coalesce=work_key("group", installation_id, repo, head_sha),
+                coalesce=jobspec.group_key(installation_id, repo, head_sha),
                 failure={"head_sha": head_sha},
                 call=lambda gh, job_id: actions.check_merge_group(gh, repo, head_sha, base_sha, head_ref,
                                                                   job_id=job_id))
@@ -113,13 +114,13 @@ def _repo_lock(installation_id: int, repo: str) -> str:
     locks two of them could both find no check run on a head and both create one. GitHub paces
     an installation's writes one at a time anyway, so little parallelism is lost, and jobs of
     different repositories still run side by side."""
-    return work_key("repo", installation_id, repo)
+    return jobspec.repo_key(installation_id, repo)
 
 
 def reconcile_repository(installation_id: int, repo: str, delivery_id: str | None = None) -> str:
     """Periodic healing of every active dispatch issue of ``repo``."""
     return _run("reconcile_repository", installation_id, repo, delivery_id,
-                coalesce=work_key("repo", installation_id, repo),
+                coalesce=jobspec.repo_key(installation_id, repo),
                 failure={},
                 call=lambda gh, job_id: actions.reconcile_repository(gh, repo, job_id=job_id))
 
@@ -127,7 +128,7 @@ def reconcile_repository(installation_id: int, repo: str, delivery_id: str | Non
 def reconcile_all() -> str:
     """The periodic job: re-arm the chain (every ``RECONCILE_INTERVAL`` s, one chain only), then
     enqueue ``reconcile_repository`` for every repository of every installation (coalesced per
-    repository). Needs ``service.github.app_installations(settings, pacer=…) -> [(installation_id,
+    repository). Needs ``service.gh.app.app_installations(settings, pacer=…) -> [(installation_id,
     [full_name, …]), …]``; raises ``ConfigError`` when the adapter lacks it."""
     job = get_current_job()
     connection = job.connection if job else context.redis_connection()
@@ -136,17 +137,15 @@ def reconcile_all() -> str:
     if job is not None and queueing.arm_periodic(queue, settings.reconcile_interval, current_job_id=job.id) is None:
         event(log, "periodic_run", outcome="another chain is active")
         return "another chain is active"
-    from service import github
-
-    listing = getattr(github, "app_installations", None)
+    listing = getattr(gh_app, "app_installations", None)
     if listing is None:
-        raise ConfigError("service.github.app_installations is missing: the periodic reconcile cannot list repositories")
+        raise ConfigError("service.gh.app.app_installations is missing: the periodic reconcile cannot list repositories")
     count = 0
     for installation_id, repos in listing(settings, pacer=RedisPacer(connection)):
         for repo in repos:
             queueing.enqueue(queue, Route(JOBS + "reconcile_repository",
                                           {"installation_id": int(installation_id), "repo": repo},
-                                          work_key("repo", installation_id, repo)))
+                                          jobspec.repo_key(installation_id, repo)))
             count += 1
     swept = _sweep_failed_deliveries(connection, settings) if settings.redelivery_sweep else 0
     event(log, "periodic_run", repositories=count, redelivered=swept)
@@ -169,13 +168,11 @@ def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
     ``MAX_REDELIVERIES`` times; the hash ``wavegate:redelivered`` (GUID → ``<count>:<delivery id>``)
     remembers, for the redelivery window. 4xx answers (bad signature, malformed body) are left
     alone, since sending them again cannot succeed. The listing follows GitHub's cursor pages,
-    newest first, up to ``github.DELIVERY_PAGES`` pages and no further back than the window."""
-    from service import github
-
+    newest first, up to ``gh_app.DELIVERY_PAGES`` pages and no further back than the window."""
     redelivered = 0
     since = datetime.now(UTC) - timedelta(seconds=SWEEP_WINDOW)
     newest: dict[str, Any] = {}
-    for delivery in github.list_failed_deliveries(settings, since=since):
+    for delivery in gh_app.list_failed_deliveries(settings, since=since):
         newest.setdefault(delivery.guid, delivery)  # newest first
     for guid, delivery in newest.items():
         if delivery.status_code and delivery.status_code < 500:
@@ -186,7 +183,7 @@ def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
             continue  # already asked for after this attempt, or given up on
         connection.hset(SWEEP_KEY, guid, f"{int(count) + 1}:{delivery.id}")
         connection.expire(SWEEP_KEY, SWEEP_WINDOW)
-        github.redeliver(settings, delivery.id)
+        gh_app.redeliver(settings, delivery.id)
         redelivered += 1
     return redelivered
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from service.core.model import Annotation, ChangedFile, ChangeSet, CheckOutput, FileSource
 from service.errors import Conflict, NotFound
-from service.github import ANNOTATIONS_PER_REQUEST, FILES_CAP, PER_PAGE, list_is_complete, tree_changes
+from service.gh.parse import ANNOTATIONS_PER_REQUEST, FILES_CAP, PER_PAGE, list_is_complete, tree_changes
 from service.records import CheckRunData, CommentData, IssueData, PullData, RepoData, TreeData
 
 

@@ -7,7 +7,7 @@ import pytest
 from service.actions import reconcile_plan
 from service.core.model import CHECK_NAMES
 from service.errors import PermissionDenied, RateLimited
-from service.pacing import LocalPacer
+from service.gh.pacing import LocalPacer
 
 from .fakes import REPO, FakeClock, FakeGitHub, plan_body
 

@@ -12,9 +12,10 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from service import actions, github, queueing
+from service import actions, queueing
 from service.errors import NotFound, PermissionDenied, RateLimited, TransientGitHubError
-from service.routes import work_key
+from service.gh import app as github
+from service.jobspec import work_key
 from workers import context, jobs
 
 from .conftest import deliver, queued_jobs
@@ -125,7 +126,7 @@ def test_check_pull_coalesces_per_pull_request_and_checks_the_current_head(clien
 
 def test_lock_contention_reschedules_instead_of_blocking(client, conn, queue, calls, monkeypatch):
     monkeypatch.setattr(jobs, "LOCK_WAIT", 0)
-    lock = queueing.work_lock(conn, work_key("repo", 1, "o/r"))
+    lock = conn.lock(queueing.lock_key(work_key("repo", 1, "o/r")), timeout=jobs.LOCK_TTL, blocking=False)
     assert lock.acquire(blocking=False)
     first = deliver(client, "issues", LABELED, "G-1").get_json()["job"]
     work(queue)
@@ -149,7 +150,7 @@ def test_a_pr_check_waits_while_its_repository_is_being_reconciled(client, conn,
     """Every job writing to one repository takes the same lock: a PR check running beside a plan
     reconcile could otherwise find no check run on a head and create a second one."""
     monkeypatch.setattr(jobs, "LOCK_WAIT", 0)
-    lock = queueing.work_lock(conn, work_key("repo", 1, "o/r"))
+    lock = conn.lock(queueing.lock_key(work_key("repo", 1, "o/r")), timeout=jobs.LOCK_TTL, blocking=False)
     assert lock.acquire(blocking=False)
     deliver(client, "pull_request", synchronize("a" * 40), "G-s1")
     work(queue)
@@ -376,7 +377,35 @@ def test_the_repository_lock_is_renewed_while_the_job_runs_and_lapses_after(clie
     work(queue)
     assert seen == [1, 1, 1, 1]  # held for 1 s with a 0.3 s lifetime: renewed
     assert not conn.exists(key)  # released at the end
-    lock = queueing.work_lock(conn, work_key("repo", 1, "o/r"), timeout=jobs.LOCK_TTL)
+    lock = conn.lock(queueing.lock_key(work_key("repo", 1, "o/r")), timeout=jobs.LOCK_TTL, blocking=False)
     assert lock.acquire(blocking=False)  # a holder that is not renewed ...
     time.sleep(0.45)
     assert not conn.exists(key)  # ... loses it after LOCK_TTL
+
+
+# ------------------------------------------------------------------ one owner for work keys
+
+_ROUTED = [
+    ("issues", {"action": "labeled", "issue": {"number": 42, "labels": [{"name": "dispatch"}]}}),
+    ("pull_request", {"action": "synchronize", "number": 21, "pull_request": {"number": 21, "head": {"sha": "S2"}}}),
+    ("pull_request", {"action": "closed", "number": 21, "pull_request": {"number": 21}}),
+    ("check_run", {"action": "rerequested", "check_run": {"name": "wavegate/territory", "head_sha": "S3",
+                                                          "pull_requests": [{"number": 21}]}}),
+    ("check_suite", {"action": "rerequested", "check_suite": {"head_sha": "S4", "pull_requests": []}}),
+    ("merge_group", {"action": "checks_requested",
+                     "merge_group": {"head_sha": "M1", "base_sha": "B1", "head_ref": "refs/heads/gh-readonly-queue/main/pr-21-ab"}}),
+]
+
+
+@pytest.mark.parametrize(("event", "body"), _ROUTED, ids=[f"{e}.{b['action']}" for e, b in _ROUTED])
+def test_the_key_a_route_coalesces_on_is_the_key_its_job_releases(conn, calls, settings, monkeypatch, event, body):
+    from service.routes import Route, route
+
+    payload = {**body, "installation": {"id": 1}, "repository": {"full_name": "o/r"}, "sender": {"login": "maintainer-1"}}
+    decision = route(event, payload, settings)
+    assert isinstance(decision, Route) and decision.coalesce
+    released: list[str] = []
+    monkeypatch.setattr(queueing, "clear_pending", lambda connection, work: released.append(work))
+    monkeypatch.setattr(context, "redis_connection", lambda: conn)
+    getattr(jobs, decision.job.rsplit(".", 1)[-1])(**decision.kwargs)
+    assert released == [decision.coalesce]

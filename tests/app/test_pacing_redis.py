@@ -6,7 +6,7 @@ import threading
 import pytest
 import redis
 
-from service.pacing import RedisPacer
+from service.gh.pacing import RedisPacer
 from tests.app.fakes import FakeClock
 from tests.redisdb import redis_url
 

@@ -87,7 +87,7 @@ def _direct_requests(func: ast.FunctionDef) -> tuple[set[tuple[str, str]], set[s
 def adapter_requests() -> tuple[dict[str, set[tuple[str, str]]], list[str], set[str]]:
     """For each function and ``PyGithubPort`` method of service/github.py: every REST request it
     may make (transitively); the unreadable calls; the ``GitHubPort`` operation names."""
-    tree = ast.parse((ROOT / "service" / "github.py").read_text())
+    tree = ast.parse("\n".join((ROOT / "service" / "gh" / f).read_text() for f in ("port.py", "client.py", "app.py")))
     funcs: dict[str, ast.FunctionDef] = {}
     port_ops: set[str] = set()
     for node in tree.body:

@@ -17,8 +17,8 @@ import pytest
 import requests
 import yaml
 
+from service.registration import STATE_COOKIE, manifest_for, registration_url, write_env_file
 from service.settings import Settings, SetupSettings, read_env_file
-from service.setup import STATE_COOKIE, manifest_for, registration_url, write_env_file
 from service.webhook import create_app
 from tests.conftest import ROOT
 
