@@ -102,21 +102,22 @@ class FieldProblem:
 
 @dataclass(frozen=True, slots=True)
 class _Field:
-    """A compiled path: ``steps`` are keys, ``None`` standing for "each item of a list"."""
+    """A compiled path: ``steps`` are keys, ``None`` standing for "each item of a list";
+    ``names[i]`` spells the value reached after ``steps[:i]`` (``""`` for the payload itself)."""
 
-    name: str
     steps: tuple[str | None, ...]
+    names: tuple[str, ...]
     kind: Kind
 
 
 def _compile(path: str, kind: Kind) -> _Field:
     steps: list[str | None] = []
     for part in path.split("."):
-        if part.endswith("[]"):
-            steps += [part[:-2], None]
-        else:
-            steps.append(part)
-    return _Field(path, tuple(steps), kind)
+        steps += [part[:-2], None] if part.endswith("[]") else [part]
+    names = [""]
+    for step in steps:
+        names.append(names[-1] + "[]" if step is None else f"{names[-1]}.{step}".lstrip("."))
+    return _Field(tuple(steps), tuple(names), kind)
 
 
 def _described(value: Any) -> str:
@@ -132,24 +133,48 @@ def _described(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
-def _walk(value: Any, field: _Field, at: int, name: str) -> FieldProblem | None:
-    """Check ``value``, reached by ``field.steps[:at]`` (spelled ``name``), against the rest."""
-    if value is None:
-        return None
-    if at == len(field.steps):
-        return None if field.kind.accepts(value) else FieldProblem(name, field.kind.expected, _described(value))
-    step = field.steps[at]
-    if step is None:
-        if type(value) is not list:
-            return FieldProblem(name, "a list", _described(value))
-        for index, item in enumerate(value):
-            problem = _walk(item, field, at + 1, f"{name}[{index}]")
-            if problem is not None:
-                return problem
-        return None
-    if type(value) is not dict:
-        return FieldProblem(name, OBJECT.expected, _described(value))
-    return _walk(value.get(step), field, at + 1, f"{name}.{step}" if name else step)
+def _walk(value: Any, field: _Field, at: int = 0, prefix: str = "") -> FieldProblem | None:
+    """Check ``value``, reached by ``field.steps[:at]``, against the rest of the path. ``prefix``
+    spells the list items passed so far (``check_run.pull_requests[1]``); names are only built
+    for an answer, so a valid payload costs dictionary look-ups and one test per field."""
+    steps = field.steps
+    while value is not None:
+        if at == len(steps):
+            return None if field.kind.accepts(value) else _problem(field, at, prefix, field.kind.expected, value)
+        step = steps[at]
+        if step is None:
+            return _items(value, field, at, prefix)
+        if type(value) is not dict:
+            return _problem(field, at, prefix, OBJECT.expected, value)
+        value = value.get(step)
+        at += 1
+    return None
+
+
+def _items(value: Any, field: _Field, at: int, prefix: str) -> FieldProblem | None:
+    """Each item of the list ``value`` (``field.steps[at]`` is the list step) against the rest."""
+    if type(value) is not list:
+        return _problem(field, at, prefix, "a list", value)
+    base = _spelled(field, at, prefix)
+    for index, item in enumerate(value):
+        problem = _walk(item, field, at + 1, f"{base}[{index}]")
+        if problem is not None:
+            return problem
+    return None
+
+
+def _spelled(field: _Field, at: int, prefix: str) -> str:
+    """The name of the value after ``field.steps[:at]``, with the list indexes of ``prefix``."""
+    if not prefix:
+        return field.names[at]
+    done = prefix.count("[")  # list steps already spelled with their index in prefix
+    passed = [i for i, step in enumerate(field.steps) if step is None][done - 1]
+    rest = field.names[at][len(field.names[passed + 1]):]
+    return prefix + rest
+
+
+def _problem(field: _Field, at: int, prefix: str, expected: str, value: Any) -> FieldProblem:
+    return FieldProblem(_spelled(field, at, prefix), expected, _described(value))
 
 
 def _checked_pairs() -> dict[tuple[str, str], tuple[_Field, ...]]:
@@ -169,12 +194,12 @@ def check(event: str, payload: dict[str, Any]) -> FieldProblem | None:
     action = payload.get("action")
     if type(action) is not str:
         # The routes look the action up in their table: only a string can name a routed one.
-        return _walk(action, _ACTION, len(_ACTION.steps), "action") if event in FIELDS else None
+        return _walk(payload, _ACTION) if event in FIELDS else None
     fields = _CHECKS.get((event, action))
     if fields is None:
         return None
     for field in fields:
-        problem = _walk(payload, field, 0, "")
+        problem = _walk(payload, field)
         if problem is not None:
             return problem
     return None
