@@ -181,3 +181,11 @@ def test_any_json_gives_an_answer_not_an_exception(junk):
 
 def test_the_kinds_reject_bool_for_int():
     assert payload_fields.POSITIVE_INT.accepts(1) and not payload_fields.POSITIVE_INT.accepts(True)
+
+
+def test_the_cost_benchmark_measures_every_routed_recording():
+    from bench.payload_fields import check_cost
+
+    costs = check_cost(number=5)
+    assert set(costs) == {name for name in fixture_files() if routed(name)}
+    assert all(value > 0 for value in costs.values())
