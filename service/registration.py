@@ -1,53 +1,40 @@
 """The setup page: registers the GitHub App from ``app.yml`` with GitHub's manifest flow, in the
-spirit of Probot's, while the web process runs without App credentials (setup mode).
+spirit of Probot's, while the web process runs without App credentials (setup mode). Who may open
+it and its routes: ``service.setup_page``; its texts: ``service.core.report_setup``.
 
-1. ``GET /`` serves a form that posts ``manifest=<JSON>`` to
-   ``<GitHub web URL>/settings/apps/new?state=<random>`` (or
+1. ``GET /setup?token=…`` (the link printed in the log) serves a form that posts
+   ``manifest=<JSON>`` to ``<GitHub web URL>/settings/apps/new?state=<signed>`` (or
    ``…/organizations/<org>/settings/apps/new``). The manifest is ``app.yml`` with
-   ``hook_attributes.url`` set to ``<this service>/webhook`` and ``redirect_url`` to
-   ``<this service>/setup/callback``. The same ``state`` goes into an HttpOnly, SameSite=Lax cookie.
+   ``hook_attributes.url`` set to ``PUBLIC_URL/webhook`` and ``redirect_url`` to
+   ``PUBLIC_URL/setup/callback``. The same ``state`` goes into an HttpOnly, SameSite=Lax cookie.
 2. GitHub shows the person the App to create, creates it and redirects the browser to
    ``redirect_url?code=<code>&state=<state>`` (the code is valid for one hour, once).
-3. ``GET /setup/callback`` refuses a ``state`` that does not match the cookie (so another site
-   cannot make this service adopt an App of theirs), then ``POST /app-manifests/{code}/conversions``
-   (no authentication) returns the App's ``id``, ``slug``, ``pem`` and ``webhook_secret``, which are
-   written to the ``.env`` file with mode 0600. The process must then be restarted.
+3. ``GET /setup/callback`` refuses a ``state`` this page did not sign or that does not match the
+   cookie (so no one else can make this service adopt an App of theirs), then
+   ``POST /app-manifests/{code}/conversions`` (no authentication) returns the App's ``id``,
+   ``slug``, ``pem`` and ``webhook_secret``, which are written to the ``.env`` file with mode 0600.
+   The page closes for good; the process must then be restarted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import hmac
-import json
 import logging
 import os
-import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
-from flask import Blueprint, Response, request
-from markupsafe import escape
+from flask import Blueprint
 
-from .logs import event
-from .settings import SetupSettings, read_env_file
+from .settings import SetupSettings
 
 log = logging.getLogger(__name__)
 STATE_COOKIE = "wavegate_setup_state"
 CALLBACK_PATH = "/setup/callback"
-_CODE = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Wavegate setup</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:42em;margin:3em auto;padding:0 1em}}
-button{{font-size:1em;padding:.5em 1em}}code{{background:#f3f3f3;padding:0 .2em}}</style></head>
-<body><h1>{title}</h1>
-{body}
-</body></html>
-"""
 
 
 def manifest_for(manifest: Mapping[str, Any], base_url: str) -> dict[str, Any]:
@@ -129,73 +116,9 @@ def credentials(app: Mapping[str, Any]) -> dict[str, str]:
             "WEBHOOK_SECRET": str(app["webhook_secret"])}
 
 
-def _page(title: str, body: str, status: int = 200) -> Response:
-    return Response(_PAGE.format(title=escape(title), body=body), status=status,
-                    content_type="text/html; charset=utf-8",
-                    headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                             "Referrer-Policy": "no-referrer"})
-
-
 def blueprint(settings: SetupSettings) -> Blueprint:
-    """The setup page's routes (``GET /``, ``GET /setup/callback``) for ``settings``."""
-    bp = Blueprint("setup", __name__)
+    """The setup page's routes (``GET /setup``, ``GET /``, ``GET /setup/callback``) for ``settings``,
+    guarded by the one-time setup token: see ``service.setup_page``."""
+    from .setup_page import blueprint as guarded
 
-    def registered() -> bool:
-        return bool(read_env_file(settings.env_file).get("APP_ID"))
-
-    @bp.get("/")
-    def start() -> Response:
-        if registered():
-            return _page("Wavegate is registered",
-                         f"<p>{escape(str(settings.env_file))} holds the App's credentials. "
-                         "Restart the process to start serving webhooks.</p>")
-        manifest = yaml.safe_load(settings.manifest_path.read_text(encoding="utf-8"))
-        base = settings.public_url or request.host_url.rstrip("/")
-        state = secrets.token_urlsafe(24)
-        action = registration_url(settings, state)
-        body = (f"<p>Register the Wavegate GitHub App on <code>{escape(settings.github_web_url)}</code>. "
-                f"GitHub will send its webhooks to <code>{escape(base)}/webhook</code>.</p>"
-                f'<form action="{escape(action)}" method="post">'
-                f'<input type="hidden" name="manifest" value="{escape(json.dumps(manifest_for(manifest, base)))}">'
-                "<button type=\"submit\">Register the GitHub App</button></form>"
-                f"<p>The App's id, private key and webhook secret will be written to "
-                f"<code>{escape(str(settings.env_file))}</code> (readable by its owner only).</p>")
-        response = _page("Set up Wavegate", body)
-        response.set_cookie(STATE_COOKIE, state, max_age=3600, path=CALLBACK_PATH, httponly=True,
-                            samesite="Lax", secure=request.is_secure)
-        return response
-
-    @bp.get(CALLBACK_PATH)
-    def callback() -> Response:
-        state = request.args.get("state", "")
-        expected = request.cookies.get(STATE_COOKIE, "")
-        if not state or not expected or not hmac.compare_digest(state.encode(), expected.encode()):
-            event(log, "setup_rejected", logging.WARNING, reason="state mismatch")
-            return _page("Setup link expired", '<p>The request did not come from this setup page. '
-                         '<a href="/">Start again</a>.</p>', 400)
-        code = request.args.get("code", "")
-        if not _CODE.fullmatch(code):
-            return _page("No code from GitHub", '<p>GitHub sent no code. <a href="/">Start again</a>.</p>', 400)
-        if registered():
-            return _page("Wavegate is already registered", "<p>Restart the process.</p>", 409)
-        try:
-            app = convert(settings.github_api_url, code)
-            values = credentials(app)
-        except (ValueError, KeyError, requests.RequestException) as exc:
-            event(log, "setup_failed", logging.ERROR, reason=str(exc)[:200])
-            return _page("GitHub did not register the App",
-                         f'<p>{escape(str(exc)[:200])}</p><p><a href="/">Start again</a>.</p>', 502)
-        write_env_file(settings.env_file, values)
-        event(log, "app_registered", app_id=app.get("id"), app_slug=app.get("slug"),
-              env_file=str(settings.env_file))
-        install = f"{app.get('html_url') or ''}/installations/new"
-        response = _page("Wavegate is registered", (
-            f"<p>GitHub App <strong>{escape(app.get('name') or app.get('slug') or '')}</strong> "
-            f"(id {escape(str(app['id']))}) was created. Its id, private key and webhook secret are in "
-            f"<code>{escape(str(settings.env_file))}</code>.</p>"
-            "<p><strong>Restart the process</strong> (web and workers) to start serving webhooks, then "
-            f'<a href="{escape(install)}">install the App</a> on your repositories.</p>'))
-        response.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
-        return response
-
-    return bp
+    return guarded(settings)

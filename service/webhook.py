@@ -25,6 +25,7 @@ Answers to GitHub, recorded in the App's delivery log (the body is JSON ``{"stat
 | event or action the app does not route | 204 |
 | ``X-Hub-Signature-256`` missing, not ``sha256=<64 hex>``, or wrong (a SHA-1 ``X-Hub-Signature`` alone is not accepted) | 401 |
 | body is not a JSON object; ``X-GitHub-Event`` or ``X-GitHub-Delivery`` missing | 400 |
+| a field a job relies on of the wrong type or range (``service.payload_fields``): the answer names it, ``issue.number: expected a positive integer, got -5`` | 400 |
 | ``X-GitHub-Delivery`` not GUID-like: over 64 characters, or other than letters, digits, ``-``, ``_``, ``.`` | 400 |
 | ``application/x-www-form-urlencoded`` or multipart body (set the App's content type to JSON) | 415 |
 | body over 26 MiB (GitHub caps payloads at 25 MB) | 413 |
@@ -48,7 +49,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
-from . import metrics, queueing
+from . import metrics, payload_fields, queueing
 from .errors import ConfigError
 from .logs import configure, event
 from .routes import Route, route
@@ -231,6 +232,9 @@ class Receiver:
         label = fields.get("event_name", "-")
         if event_name == "ping":
             return label, _Answer(200, "pong", "delivery_ping", logging.INFO)
+        problem = payload_fields.check(event_name, payload)  # before routing: a job gets only valid fields
+        if problem is not None:
+            raise _Answer(400, problem.message, why=problem.message, body={"field": problem.field}, code="bad field")
         try:
             decision = route(event_name, payload, settings)
         except (AttributeError, TypeError, ValueError, KeyError):

@@ -26,6 +26,10 @@ LABELED = {"action": "labeled", "label": {"name": "dispatch"},
            "installation": {"id": 1}}
 
 
+# Head, base and merge-group SHAs as GitHub sends them (the receiver checks their form).
+S2, S3, S20, M1, B0 = "2" * 40, "3" * 40, "20" * 20, "e1" * 20, "b0" * 20
+
+
 def synchronize(sha: str) -> dict:
     return {"action": "synchronize", "number": 21, "pull_request": {"number": 21, "head": {"sha": sha}},
             "repository": {"full_name": "o/r"}, "sender": {"login": "agent-web", "type": "User"},
@@ -115,9 +119,9 @@ def test_an_event_during_the_run_schedules_exactly_one_more(client, queue, calls
 
 
 def test_check_pull_coalesces_per_pull_request_and_checks_the_current_head(client, queue, calls):
-    deliver(client, "pull_request", synchronize("S2"), "G-a")
-    deliver(client, "pull_request", synchronize("S2"), "G-a2")
-    deliver(client, "pull_request", synchronize("S3"), "G-b")
+    deliver(client, "pull_request", synchronize(S2), "G-a")
+    deliver(client, "pull_request", synchronize(S2), "G-a2")
+    deliver(client, "pull_request", synchronize(S3), "G-b")
     assert len(queued_jobs(queue)) == 1
     work(queue)
     # no head given: the use case reads the PR's head when it runs (S3 by then)
@@ -186,7 +190,7 @@ def test_rate_limit_retry_waits_for_retry_after(client, conn, queue, calls):
 
 def test_transient_error_without_retry_after_uses_the_policy(client, conn, queue, calls):
     calls.behaviour["check_pull"] = lambda *a, **k: (_ for _ in ()).throw(TransientGitHubError("502"))
-    job_id = deliver(client, "pull_request", synchronize("S2"), "G-1").get_json()["job"]
+    job_id = deliver(client, "pull_request", synchronize(S2), "G-1").get_json()["job"]
     before = time.time()
     work(queue)
     due = queue.scheduled_job_registry.get_scheduled_time(job_id).timestamp()
@@ -196,16 +200,16 @@ def test_transient_error_without_retry_after_uses_the_policy(client, conn, queue
 def test_last_retry_reports_the_failure_with_the_job_id(client, conn, queue, calls, monkeypatch):
     monkeypatch.setattr(queueing, "RETRY_INTERVALS", (0, 0))
     calls.behaviour["check_pull"] = lambda *a, **k: (_ for _ in ()).throw(TransientGitHubError("502 Bad Gateway"))
-    job_id = deliver(client, "pull_request", synchronize("S2"), "G-1").get_json()["job"]
+    job_id = deliver(client, "pull_request", synchronize(S2), "G-1").get_json()["job"]
     work(queue)
     assert names(calls) == ["check_pull"] * 3 + ["report_failure"]
     _, installation, args, kwargs = calls.log[-1]
     assert (installation, args) == (1, ("o/r",))
-    assert kwargs["number"] == 21 and kwargs["head_sha"] == "S2" and kwargs["issue"] is None
+    assert kwargs["number"] == 21 and kwargs["head_sha"] == S2 and kwargs["issue"] is None
     assert kwargs["job_id"] == job_id and "502 Bad Gateway" in kwargs["what"]
     assert Job.fetch(job_id, connection=conn, serializer=JSONSerializer).get_status() == JobStatus.FAILED
     # GitHub's redelivery of that delivery is processed again.
-    again = deliver(client, "pull_request", synchronize("S2"), "G-1")
+    again = deliver(client, "pull_request", synchronize(S2), "G-1")
     assert again.status_code == 202 and again.get_json()["job"] != job_id
 
 
@@ -236,19 +240,19 @@ def test_a_failing_report_does_not_hide_the_original_error(client, conn, queue, 
 
 
 @pytest.mark.parametrize(("event", "body", "use_case", "args", "kwargs"), [
-    ("pull_request", {**synchronize("S2"), "action": "closed"}, "pull_closed", ("o/r", 21), {}),
-    ("check_suite", {"action": "rerequested", "check_suite": {"head_sha": "S20", "pull_requests": []},
+    ("pull_request", {**synchronize(S2), "action": "closed"}, "pull_closed", ("o/r", 21), {}),
+    ("check_suite", {"action": "rerequested", "check_suite": {"head_sha": S20, "pull_requests": []},
                      "repository": {"full_name": "o/r"}, "installation": {"id": 1},
                      "sender": {"login": "wavegate[bot]"}},
-     "rerun_checks", ("o/r", "S20", ()), {"check_name": None}),
-    ("check_run", {"action": "rerequested", "check_run": {"name": "wavegate/wave-gate", "head_sha": "S20",
+     "rerun_checks", ("o/r", S20, ()), {"check_name": None}),
+    ("check_run", {"action": "rerequested", "check_run": {"name": "wavegate/wave-gate", "head_sha": S20,
                                                           "pull_requests": [{"number": 20}], "app": {"id": 29310}},
                    "repository": {"full_name": "o/r"}, "installation": {"id": 1}, "sender": {"login": "m"}},
-     "rerun_checks", ("o/r", "S20", (20,)), {"check_name": "wavegate/wave-gate"}),
+     "rerun_checks", ("o/r", S20, (20,)), {"check_name": "wavegate/wave-gate"}),
     ("merge_group", {"action": "checks_requested",
-                     "merge_group": {"head_sha": "M1", "base_sha": "B0", "head_ref": "refs/heads/gh-readonly-queue/main/pr-21-S"},
+                     "merge_group": {"head_sha": M1, "base_sha": B0, "head_ref": "refs/heads/gh-readonly-queue/main/pr-21-S"},
                      "repository": {"full_name": "o/r"}, "installation": {"id": 1}},
-     "check_merge_group", ("o/r", "M1", "B0", "refs/heads/gh-readonly-queue/main/pr-21-S"), {}),
+     "check_merge_group", ("o/r", M1, B0, "refs/heads/gh-readonly-queue/main/pr-21-S"), {}),
     ("issue_comment", {"action": "created", "issue": {"number": 42}, "comment": {"id": 7, "body": "/wavegate refresh"},
                        "repository": {"full_name": "o/r"}, "installation": {"id": 1}, "sender": {"login": "m"}},
      "handle_command", ("o/r", 42, 7, "m"), {}),

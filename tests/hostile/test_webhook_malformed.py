@@ -55,6 +55,25 @@ def enqueued(queue) -> int:
 
 
 TRUNCATED = LABELED[: len(LABELED) // 2]
+LABELED_PAYLOAD = json.loads(LABELED)
+SYNCHRONIZE = json.loads((FIXTURES / "webhooks" / "pull_request" / "synchronize.json").read_bytes())
+
+
+def changed(payload: dict, part: str, key: str, value) -> bytes:
+    """``payload`` with ``payload[part][key] = value``, as GitHub would serialise it."""
+    return json.dumps({**payload, part: {**payload.get(part, {}), key: value}}).encode()
+
+
+# Signed deliveries whose fields a job relies on are of the wrong type or range: (event, body, field).
+BAD_FIELDS = {
+    "issue number -5": ("issues", changed(LABELED_PAYLOAD, "issue", "number", -5), "issue.number"),
+    "issue number true": ("issues", changed(LABELED_PAYLOAD, "issue", "number", True), "issue.number"),
+    "installation id as a string": ("issues", changed(LABELED_PAYLOAD, "installation", "id", "1"), "installation.id"),
+    "head SHA of 39 characters": ("pull_request", json.dumps({**SYNCHRONIZE, "pull_request": {
+        **SYNCHRONIZE["pull_request"], "head": {"sha": "a" * 39}}}).encode(), "pull_request.head.sha"),
+    "repository name with a path": ("pull_request", changed(SYNCHRONIZE, "repository", "full_name", "o/r/../../x"),
+                                    "repository.full_name"),
+}
 CASES = {
     # name: (body, post kwargs, status)
     "form-encoded body": (b"payload=" + LABELED, {"content_type": "application/x-www-form-urlencoded"}, 415),
@@ -78,7 +97,8 @@ CASES = {
         b'{"action":"opened","issue":"x","repository":5,"installation":{"id":"abc"}}', {}, 400),
     "signed, issue number not a number": (
         b'{"action":"labeled","issue":{"number":"1; DROP"},"label":{"name":"dispatch"},'
-        b'"repository":{"full_name":"o/r"},"installation":{"id":1},"sender":{"login":"m","type":"User"}}', {}, None),
+        b'"repository":{"full_name":"o/r"},"installation":{"id":1},"sender":{"login":"m","type":"User"}}', {}, 400),
+    **{f"signed, {name}": (body, {"event": event}, 400) for name, (event, body, _field) in BAD_FIELDS.items()},
 }
 
 
@@ -127,3 +147,25 @@ def test_redis_unreachable_answers_503(edge):
 
 def test_redis_is_reachable_for_these_tests():
     assert redis.Redis.from_url(REDIS_URL).ping()
+
+
+@pytest.mark.parametrize("name", list(BAD_FIELDS))
+def test_a_bad_field_is_a_400_naming_it_logged_and_counted(edge, name, caplog):
+    client, queue = edge
+    event_name, body, field = BAD_FIELDS[name]
+    before = delivery_count(client, event_name, "bad field")
+    with caplog.at_level("WARNING", logger="service.webhook"):
+        response = post(client, body, event=event_name)
+    assert response.status_code == 400
+    answer = json.loads(response.get_data())
+    assert answer["field"] == field and answer["status"].startswith(f"{field}: expected ")
+    assert enqueued(queue) == 0
+    assert delivery_count(client, event_name, "bad field") == before + 1
+    rejected = [r for r in caplog.records if getattr(r, "wavegate_event", "") == "delivery_rejected"]
+    assert rejected and rejected[-1].wavegate_fields["reason"] == answer["status"]
+
+
+def delivery_count(client, event_name: str, outcome: str) -> float:
+    text = client.get("/metrics").get_data(as_text=True)
+    line = f'wavegate_webhook_deliveries_total{{event="{event_name}",outcome="{outcome}"}} '
+    return next((float(row[len(line):]) for row in text.splitlines() if row.startswith(line)), 0.0)
