@@ -7,7 +7,9 @@ Each request is handled in the worker process's event loop until its body is com
 - the body is read in the loop (granian's Rust I/O, no Python thread held) within
   ``WEB_BODY_TIMEOUT`` seconds of the request's arrival (5 by default); a request whose body has
   not arrived by then is answered ``408`` and its connection closed (GitHub sends a delivery in one
-  piece, well under a second: only a stalled or hostile client waits that long). Reading stops one
+  piece, well under a second: only a stalled or hostile client waits that long). The deadlines are
+  checked by one timer per process every ``min(0.25, WEB_BODY_TIMEOUT / 4)`` seconds, so the 408
+  leaves at most that late (``Deadlines``). Reading stops one
   byte past the application's ``MAX_CONTENT_LENGTH``, so the receiver still answers an oversized
   body ``413``;
 - ``GET /livez`` is then answered in the loop itself: no thread pool involved, so it answers while
