@@ -44,3 +44,16 @@ def rq_enqueue_app():
 
     queueing.ingest = _claim_enqueue_bind
     return webhook.create_app()
+
+
+class RsgiFloor:
+    """RSGI: read the request body in the event loop, answer ``202 Accepted`` with an empty JSON
+    object (what granian's RSGI interface itself costs per request, beside ``app`` on its WSGI
+    interface)."""
+
+    async def __rsgi__(self, scope, protocol):
+        await protocol()
+        protocol.response_bytes(202, [("content-type", "application/json")], b"{}")
+
+
+rsgi_app = RsgiFloor()

@@ -1,7 +1,8 @@
 """Section 1, ingest: the web process fed signed ``pull_request.synchronize`` deliveries (GitHub's
 fixture payload, one variant per PR number, each signed with the bench's own secret and sent with a
 unique ``X-GitHub-Delivery``), side by side with the floor (a bare 202 WSGI callable under the same
-gunicorn configuration, and under granian), the same app under gunicorn ``sync`` and ``gthread``, the
+gunicorn configuration, and under granian's WSGI and RSGI interfaces), the same app under gunicorn
+``sync`` and ``gthread`` and on granian's WSGI interface (the previous web process), the
 straightforward RQ ``enqueue`` store path, and a minimal Probot app.
 
 Loads, each server in turn, the order rotated every repeat (the machine is shared and noisy):
@@ -37,6 +38,9 @@ GTHREAD = ["-k", "gthread", "--threads", "16"]
 # each (gthread's default), as deploy/web.py runs it.
 GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "2", "--blocking-threads", "16",
            "--no-access-log", "--host", "127.0.0.1", "--port", "{port}"]
+# granian's RSGI interface (what deploy/web.py serves), 2 processes: its floor.
+GRANIAN_RSGI = [sys.executable, "-m", "granian", "--interface", "rsgi", "--workers", "2", "--no-access-log",
+                "--host", "127.0.0.1", "--port", "{port}"]
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,12 @@ def servers(probot: bool) -> list[Server]:
         Server("floor sync", (*GUNICORN, "-k", "sync", "--bind", "127.0.0.1:{port}", "bench.floor:app")),
         Server("floor gthread", (*GUNICORN, *GTHREAD, "--bind", "127.0.0.1:{port}", "bench.floor:app")),
         Server("floor granian", (*GRANIAN, "bench.floor:app")),
+        Server("floor granian rsgi", (*GRANIAN_RSGI, "bench.floor:rsgi_app")),
         Server("wavegate gunicorn sync", (*GUNICORN, "-k", "sync", "--bind", "127.0.0.1:{port}", wave)),
         Server("wavegate gunicorn gthread", (*GUNICORN, *GTHREAD, "--bind", "127.0.0.1:{port}", wave)),
-        # The Procfile's web process as shipped: granian, 2 processes × 16 threads.
+        # The previous web process: the same app on granian's WSGI interface, 2 processes × 16 threads.
+        Server("wavegate granian wsgi", (*GRANIAN, "--factory", "service.webhook:create_app")),
+        # The Procfile's web process as shipped: granian RSGI + service.ingress, 2 processes.
         Server("wavegate", (sys.executable, "deploy/web.py"), port_env=True),
         Server("rq-enqueue gthread", (*GUNICORN, *GTHREAD, "--bind", "127.0.0.1:{port}",
                                       "bench.floor:rq_enqueue_app()")),
@@ -169,14 +176,18 @@ def run_fixed(port: int, index: Path, rate: float, seconds: float, connections: 
 LOADS = ("max", "200/s", "400/s", "slow 400/s")
 
 
-def run(*, repeats: int = 3, seconds: float = 2.0, variants: int = 200, quick: bool = False) -> dict:
-    """Every server × every load, ``repeats`` times in rotated order. Returns
+def run(*, repeats: int = 3, seconds: float = 2.0, variants: int = 200, quick: bool = False,
+        names: tuple[str, ...] = ()) -> dict:
+    """Every server (those named in ``names`` when given) × every load, ``repeats`` times in rotated
+    order. Returns
     ``{"servers": {name: {load: {metric: stats}}}, "ratios": …, "commands": …}``."""
     wrk = ensure_apt("wrk", "wrk")
     probot = ensure_probot() is not None and not quick
     contenders = servers(probot)
     if quick:
         contenders = [s for s in contenders if s.name in ("floor granian", "wavegate")]
+    if names:
+        contenders = [s for s in contenders if s.name in names]
     db = redis.Redis.from_url(REDIS_URL)
     samples: dict[str, dict[str, dict[str, list]]] = {s.name: {load: {} for load in LOADS} for s in contenders}
     with tempfile.TemporaryDirectory(prefix="wavegate-bench-ingest-") as tmp:
@@ -210,11 +221,15 @@ def run(*, repeats: int = 3, seconds: float = 2.0, variants: int = 200, quick: b
                      for load, metrics in loads.items() if metrics}
               for name, loads in samples.items()}
     ratios = {}
-    base = "probot" if "probot" in samples else "floor granian"
+    base = "probot" if "probot" in samples else ("floor granian" if "floor granian" in samples else contenders[0].name)
     for name, loads in samples.items():
         if loads["max"].get("rate") and samples[base]["max"].get("rate"):
             ratios[f"{name} / {base} (max req/s, per round)"] = stats(
                 [a / b for a, b in zip(loads["max"]["rate"], samples[base]["max"]["rate"], strict=False)])
+        if loads["max"].get("cpu_ms_per_delivery") and samples[base]["max"].get("cpu_ms_per_delivery"):
+            ratios[f"{name} / {base} (CPU per delivery, per round)"] = stats(
+                [a / b for a, b in zip(loads["max"]["cpu_ms_per_delivery"], samples[base]["max"]["cpu_ms_per_delivery"],
+                                       strict=False)])
     return {"servers": result, "ratios": ratios, "seconds_per_load": seconds, "repeats": repeats,
             "payload": f"pull_request/synchronize.json fixture, {variants} PR-number variants, ~{size} bytes",
             "wrk": bool(wrk), "probot": probot,

@@ -133,6 +133,25 @@ def test_a_body_that_does_not_arrive_in_time_is_a_408_and_nothing_is_stored(ingr
     assert queue.count == 0
 
 
+def test_a_request_cancelled_before_its_deadline_is_not_answered_408(ingress):
+    """Only the deadline's own cancellation becomes a 408; a request cancelled otherwise (the
+    server shutting down) stays cancelled, and no deadline is left registered."""
+    front, queue = ingress
+    protocol = Protocol([SYNCHRONIZE_BYTES[:10]], stall=True)
+
+    async def cancel_early() -> None:
+        task = asyncio.ensure_future(front.__rsgi__(Scope("POST", "/webhook", delivery_headers(SYNCHRONIZE_BYTES)), protocol))
+        await asyncio.sleep(0.05)  # well before the 0.3 s deadline
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_early())
+    assert protocol.answers == []
+    assert front.deadlines.pending == {} and front.deadlines.expired == set()
+    assert queue.count == 0
+
+
 def test_a_chunked_body_that_stalls_is_a_408_too(ingress):
     front, queue = ingress
     headers = delivery_headers(SYNCHRONIZE_BYTES, length=False)
@@ -150,6 +169,7 @@ def test_a_complete_delivery_is_stored_before_its_202(ingress):
     assert status == 202, body
     job_id = json.loads(body)["job"]
     assert job_id in queue.job_ids + queue.scheduled_job_registry.get_job_ids()
+    assert front.deadlines.pending == {}
 
 
 def test_a_chunked_body_over_the_cap_is_still_the_receivers_413(ingress):
