@@ -19,6 +19,7 @@ redis:
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: venv redis lint
 	$(PY) -m pytest

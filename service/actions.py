@@ -191,8 +191,8 @@ def rerun_checks(gh: GitHubPort, repo: str, head_sha: str, pr_numbers: tuple[int
         outputs = _verdict_outputs(gh, repo, pull, cfg, found)
         if check_name in (TERRITORY_CHECK, GATE_CHECK):
             outputs = [o for o in outputs if o.name == check_name]
-        n = checks.post(gh, repo, head_sha, outputs, number=pull.number, runs=(), new_runs=True)
-        written += n or 0
+        posted = checks.post(gh, repo, head_sha, outputs, number=pull.number, runs=(), new_runs=True)
+        written += posted or 0
     return f"{written} check run(s) re-posted on {head_sha[:12]}"
 
 
@@ -267,7 +267,7 @@ def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sende
     ctx = load_context(gh, repo, iss, cfg, dashboard=dashboard, with_pulls=False)
     skip: set[str] = set()
     cancel = False
-    replies = []
+    replies: list[str] = []
     for cmd in cmds:
         if cmd.verb == "skip" and ctx is not None and cmd.args:
             unknown = [a for a in cmd.args if ctx.plan.agent(a) is None]

@@ -161,7 +161,7 @@ def _carried(issue: int, raw: dict[str, Any], plan: Plan | None = None) -> Dashb
     """A dashboard state that keeps what the hidden state remembers (for notices and problems,
     so already-dispatched work is not forgotten)."""
     prs = raw.get("prs") or {}
-    rows = ()
+    rows: tuple[AgentRow, ...] = ()
     if plan is None and prs:
         rows = tuple(AgentRow(agent=name, wave=1, territory=(), pr=AgentPR(agent=name, number=n))
                      for name, n in prs.items() if isinstance(n, int))
@@ -229,7 +229,7 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
     old_hash = raw.get("plan_hash")
     if old_hash and old_hash != ctx.hash:
         old_names = set((raw.get("prs") or {}).keys())
-        old_digests = memo.get("agents") if isinstance(memo.get("agents"), dict) else {}
+        old_digests: dict[str, Any] = memo["agents"] if isinstance(memo.get("agents"), dict) else {}
         changed = tuple(n for n in plan.names if n in old_digests and old_digests[n] != digests[n])
         amendments += (Amendment(old_hash=old_hash, new_hash=ctx.hash,
                                  added=tuple(n for n in plan.names if n not in old_names),
@@ -248,10 +248,10 @@ def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | No
         prefix = f"{cfg.branch_prefix.rstrip('/')}/{issue}/"
         heads = gh.branch_heads(repo, prefix) if len(missing) > 1 else None
         for agent in sorted(missing, key=lambda a: a.wave):
-            pull, sha = _dispatch_agent(gh, ctx, agent, base, base_sha, tree.sha,
+            created, sha = _dispatch_agent(gh, ctx, agent, base, base_sha, tree.sha,
                                         heads if heads is not None and ctx.branch(agent.name).startswith(prefix)
                                         else None)
-            ctx.pulls[agent.name] = pull
+            ctx.pulls[agent.name] = created
             if sha is not None:
                 fresh[agent.name] = sha
     except PermissionDenied as exc:

@@ -178,7 +178,8 @@ def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
         if delivery.status_code and delivery.status_code < 500:
             continue
         raw = connection.hget(SWEEP_KEY, guid)
-        count, _, last = (raw.decode() if raw else "0:").partition(":")
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        count, _, last = (text or "0:").partition(":")
         if last == str(delivery.id) or int(count) >= MAX_REDELIVERIES:
             continue  # already asked for after this attempt, or given up on
         connection.hset(SWEEP_KEY, guid, f"{int(count) + 1}:{delivery.id}")
@@ -301,12 +302,13 @@ def _wait_for_lock(job: Job | None, connection: redis.Redis, name: str, coalesce
     if waits > MAX_LOCK_WAITS:
         event(log, "lock_busy", logging.WARNING, job=name, outcome="gave up; the periodic reconcile heals")
         return "lock busy: gave up"
-    new_id = queueing.new_job_id(job.func_name)
+    func = str(job.func_name)
+    new_id = queueing.new_job_id(func)
     if coalesce and not queueing.hand_over_pending(connection, coalesce, job.id, new_id):
         event(log, "job_coalesced", job=name, outcome="another job is pending for this work")
         return "lock busy: coalesced"
     queue = queueing.make_queue(job.origin, connection)
-    queueing.enqueue_later(queue, job.func_name, dict(job.kwargs), seconds=LOCK_WAIT, job_id=new_id,
+    queueing.enqueue_later(queue, func, dict(job.kwargs), seconds=LOCK_WAIT, job_id=new_id,
                            meta={"lock_waits": waits})
     event(log, "lock_busy", job=name, outcome=f"rescheduled as {new_id}", waits=waits)
     return f"lock busy: rescheduled as {new_id}"

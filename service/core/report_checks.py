@@ -383,7 +383,7 @@ def gate_output(
         for dep in blocked:
             reopen = f"reopen #{dep.number}, or " if dep.number else ""
             ways.append(f"- {code(dep.agent)}: {reopen}comment `/wavegate skip {dep.agent}` on the dispatch issue")
-        names = ", ".join(agent_pr(dep.agent, dep.number) for dep in blocked)
+        closed = ", ".join(agent_pr(dep.agent, dep.number) for dep in blocked)
         lines = [
             f"Agent {me} (wave {d.wave}) depends on work that was closed without merging:",
             "",
@@ -395,7 +395,7 @@ def gate_output(
             "",
             "Skipping treats the agent as done for the wave gate.",
         ]
-        return _gate("failure", f"blocked: {names} closed without merging", lines)
+        return _gate("failure", f"blocked: {closed} closed without merging", lines)
     if d.state is GateState.MERGED:
         return _gate("success", f"{d.agent} merged", [f"Agent {me} (wave {d.wave}) has merged."])
     if d.state is GateState.SKIPPED:
