@@ -12,7 +12,8 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from service import actions, queueing
+from service import queueing
+from service import usecases as actions
 from service.errors import NotFound, PermissionDenied, RateLimited, TransientGitHubError
 from service.gh import app as github
 from service.jobspec import work_key

@@ -15,10 +15,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from . import checks
-from .core import gates, markers, report, territory
-from .core import plan as core_plan
-from .core.model import (
+from ..core import gates, markers, report, territory
+from ..core import plan as core_plan
+from ..core.model import (
     Agent,
     AgentPR,
     AgentRow,
@@ -33,9 +32,11 @@ from .core.model import (
     PrState,
     RepoConfig,
 )
-from .errors import Conflict, NotFound, PermissionDenied
-from .gh import GitHubPort
-from .plans import (
+from ..errors import Conflict, NotFound, PermissionDenied
+from ..gh import GitHubPort
+from ..records import CommentData, IssueData, PullData
+from . import checks
+from .context import (
     WRITE_ROLES,
     PlanContext,
     body_expansions,
@@ -45,7 +46,6 @@ from .plans import (
     load_pulls,
     scope_expansions,
 )
-from .records import CommentData, IssueData, PullData
 
 log = logging.getLogger(__name__)
 
@@ -173,13 +173,25 @@ def _carried(issue: int, raw: dict[str, Any], plan: Plan | None = None) -> Dashb
     )
 
 
+def reconcile_plan(gh: GitHubPort, repo: str, issue: int, *, sender: str | None = None,
+                   reason: str = "", job_id: str | None = None) -> str:
+    """Dispatch or re-evaluate the plan of dispatch issue ``issue``: permission check of
+    ``sender`` (when the event was a user's request), pre-flight, branches, PRs, both check runs
+    on every PR head, gates, unlocks, dashboard, closing the issue when done.
+
+    Returns an outcome line. Raises ``TransientGitHubError`` / ``RateLimited`` (retry the job:
+    the next run looks before it creates), ``NotFound`` for a deleted issue; a missing App
+    permission (``PermissionDenied``) is reported on the dashboard instead."""
+    return reconcile_context(gh, repo, issue, sender=sender, reason=reason, job_id=job_id)
+
+
 def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | None = None,
                       reason: str = "", job_id: str | None = None,
                       add_skipped: frozenset[str] = frozenset(), cancel: bool = False,
                       dashboard: CommentData | None = None, issue_data: IssueData | None = None,
                       config: RepoConfig | list[Problem] | None = None,
                       known: dict[int, PullData] | None = None) -> str:
-    """``actions.reconcile_plan`` with the extras commands and PR jobs need: agents to add to the
+    """``reconcile_plan`` with the extras commands and PR jobs need: agents to add to the
     skip list, cancelling, and already-read issue, config, dashboard and PRs (``known``, by
     number: not read again)."""
     iss = issue_data or gh.get_issue(repo, issue)
