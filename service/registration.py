@@ -139,63 +139,71 @@ def _page(title: str, body: str, status: int = 200) -> Response:
 def blueprint(settings: SetupSettings) -> Blueprint:
     """The setup page's routes (``GET /``, ``GET /setup/callback``) for ``settings``."""
     bp = Blueprint("setup", __name__)
-
-    def registered() -> bool:
-        return bool(read_env_file(settings.env_file).get("APP_ID"))
-
-    @bp.get("/")
-    def start() -> Response:
-        if registered():
-            return _page("Wavegate is registered",
-                         f"<p>{escape(str(settings.env_file))} holds the App's credentials. "
-                         "Restart the process to start serving webhooks.</p>")
-        manifest = yaml.safe_load(settings.manifest_path.read_text(encoding="utf-8"))
-        base = settings.public_url or request.host_url.rstrip("/")
-        state = secrets.token_urlsafe(24)
-        action = registration_url(settings, state)
-        body = (f"<p>Register the Wavegate GitHub App on <code>{escape(settings.github_web_url)}</code>. "
-                f"GitHub will send its webhooks to <code>{escape(base)}/webhook</code>.</p>"
-                f'<form action="{escape(action)}" method="post">'
-                f'<input type="hidden" name="manifest" value="{escape(json.dumps(manifest_for(manifest, base)))}">'
-                "<button type=\"submit\">Register the GitHub App</button></form>"
-                f"<p>The App's id, private key and webhook secret will be written to "
-                f"<code>{escape(str(settings.env_file))}</code> (readable by its owner only).</p>")
-        response = _page("Set up Wavegate", body)
-        response.set_cookie(STATE_COOKIE, state, max_age=3600, path=CALLBACK_PATH, httponly=True,
-                            samesite="Lax", secure=request.is_secure)
-        return response
-
-    @bp.get(CALLBACK_PATH)
-    def callback() -> Response:
-        state = request.args.get("state", "")
-        expected = request.cookies.get(STATE_COOKIE, "")
-        if not state or not expected or not hmac.compare_digest(state.encode(), expected.encode()):
-            event(log, "setup_rejected", logging.WARNING, reason="state mismatch")
-            return _page("Setup link expired", '<p>The request did not come from this setup page. '
-                         '<a href="/">Start again</a>.</p>', 400)
-        code = request.args.get("code", "")
-        if not _CODE.fullmatch(code):
-            return _page("No code from GitHub", '<p>GitHub sent no code. <a href="/">Start again</a>.</p>', 400)
-        if registered():
-            return _page("Wavegate is already registered", "<p>Restart the process.</p>", 409)
-        try:
-            app = convert(settings.github_api_url, code)
-            values = credentials(app)
-        except (ValueError, KeyError, requests.RequestException) as exc:
-            event(log, "setup_failed", logging.ERROR, reason=str(exc)[:200])
-            return _page("GitHub did not register the App",
-                         f'<p>{escape(str(exc)[:200])}</p><p><a href="/">Start again</a>.</p>', 502)
-        write_env_file(settings.env_file, values)
-        event(log, "app_registered", app_id=app.get("id"), app_slug=app.get("slug"),
-              env_file=str(settings.env_file))
-        install = f"{app.get('html_url') or ''}/installations/new"
-        response = _page("Wavegate is registered", (
-            f"<p>GitHub App <strong>{escape(app.get('name') or app.get('slug') or '')}</strong> "
-            f"(id {escape(str(app['id']))}) was created. Its id, private key and webhook secret are in "
-            f"<code>{escape(str(settings.env_file))}</code>.</p>"
-            "<p><strong>Restart the process</strong> (web and workers) to start serving webhooks, then "
-            f'<a href="{escape(install)}">install the App</a> on your repositories.</p>'))
-        response.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
-        return response
-
+    bp.add_url_rule("/", "start", lambda: _start(settings), methods=["GET"])
+    bp.add_url_rule(CALLBACK_PATH, "callback", lambda: _callback(settings), methods=["GET"])
     return bp
+
+
+def _registered(settings: SetupSettings) -> bool:
+    return bool(read_env_file(settings.env_file).get("APP_ID"))
+
+
+def _start(settings: SetupSettings) -> Response:
+    """``GET /``: the form that posts the manifest to GitHub, with a state cookie."""
+    if _registered(settings):
+        return _page("Wavegate is registered",
+                     f"<p>{escape(str(settings.env_file))} holds the App's credentials. "
+                     "Restart the process to start serving webhooks.</p>")
+    manifest = yaml.safe_load(settings.manifest_path.read_text(encoding="utf-8"))
+    base = settings.public_url or request.host_url.rstrip("/")
+    state = secrets.token_urlsafe(24)
+    action = registration_url(settings, state)
+    body = (f"<p>Register the Wavegate GitHub App on <code>{escape(settings.github_web_url)}</code>. "
+            f"GitHub will send its webhooks to <code>{escape(base)}/webhook</code>.</p>"
+            f'<form action="{escape(action)}" method="post">'
+            f'<input type="hidden" name="manifest" value="{escape(json.dumps(manifest_for(manifest, base)))}">'
+            "<button type=\"submit\">Register the GitHub App</button></form>"
+            f"<p>The App's id, private key and webhook secret will be written to "
+            f"<code>{escape(str(settings.env_file))}</code> (readable by its owner only).</p>")
+    response = _page("Set up Wavegate", body)
+    response.set_cookie(STATE_COOKIE, state, max_age=3600, path=CALLBACK_PATH, httponly=True,
+                        samesite="Lax", secure=request.is_secure)
+    return response
+
+
+def _callback(settings: SetupSettings) -> Response:
+    """``GET /setup/callback``: state checked, the code converted, the credentials written."""
+    state = request.args.get("state", "")
+    expected = request.cookies.get(STATE_COOKIE, "")
+    if not state or not expected or not hmac.compare_digest(state.encode(), expected.encode()):
+        event(log, "setup_rejected", logging.WARNING, reason="state mismatch")
+        return _page("Setup link expired", '<p>The request did not come from this setup page. '
+                     '<a href="/">Start again</a>.</p>', 400)
+    code = request.args.get("code", "")
+    if not _CODE.fullmatch(code):
+        return _page("No code from GitHub", '<p>GitHub sent no code. <a href="/">Start again</a>.</p>', 400)
+    if _registered(settings):
+        return _page("Wavegate is already registered", "<p>Restart the process.</p>", 409)
+    try:
+        app = convert(settings.github_api_url, code)
+        values = credentials(app)
+    except (ValueError, KeyError, requests.RequestException) as exc:
+        event(log, "setup_failed", logging.ERROR, reason=str(exc)[:200])
+        return _page("GitHub did not register the App",
+                     f'<p>{escape(str(exc)[:200])}</p><p><a href="/">Start again</a>.</p>', 502)
+    write_env_file(settings.env_file, values)
+    event(log, "app_registered", app_id=app.get("id"), app_slug=app.get("slug"),
+          env_file=str(settings.env_file))
+    return _registered_page(settings, app)
+
+
+def _registered_page(settings: SetupSettings, app: Mapping[str, Any]) -> Response:
+    install = f"{app.get('html_url') or ''}/installations/new"
+    response = _page("Wavegate is registered", (
+        f"<p>GitHub App <strong>{escape(app.get('name') or app.get('slug') or '')}</strong> "
+        f"(id {escape(str(app['id']))}) was created. Its id, private key and webhook secret are in "
+        f"<code>{escape(str(settings.env_file))}</code>.</p>"
+        "<p><strong>Restart the process</strong> (web and workers) to start serving webhooks, then "
+        f'<a href="{escape(install)}">install the App</a> on your repositories.</p>'))
+    response.delete_cookie(STATE_COOKIE, path=CALLBACK_PATH)
+    return response
