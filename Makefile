@@ -22,6 +22,7 @@ redis:
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: venv redis lint
 	@bash scripts/preflight.sh git

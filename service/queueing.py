@@ -356,4 +356,4 @@ def ingest(connection: redis.Redis, queue: Queue, route: Route, delivery_id: str
     keys = [delivery_key(delivery_id), pending_key(coalesce or "-"), Job.redis_job_namespace_prefix + job_id,
             queue.key, Queue.redis_queues_keys]
     outcome, carried = _ingest_script[0](keys=keys, args=args, client=connection)
-    return Ingested(_text(outcome), _text(carried) or None)
+    return Ingested(_text(outcome) or "", _text(carried) or None)

@@ -155,7 +155,7 @@ class SetupSettings:
         return cls(github_web_url=web.rstrip("/"), github_api_url=_api_url(environ), github_org=org or None,
                    public_url=public.rstrip("/") or None, env_file=env_file_path(environ),
                    log_level=_log_level(environ),
-                   **({"manifest_path": Path(manifest)} if manifest else {}))
+                   **({"manifest_path": Path(manifest)} if manifest else {}))  # type: ignore[arg-type]
 
 
 def env_file_path(environ: Mapping[str, str] | None = None) -> Path:

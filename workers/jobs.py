@@ -1,5 +1,5 @@
 """RQ jobs: each builds the installation's GitHub port and calls one use case of
-``service.actions``. Arguments are JSON primitives only (ids, numbers, SHAs, logins); every job
+``service.usecases``. Arguments are JSON primitives only (ids, numbers, SHAs, logins); every job
 re-reads current state, so duplicate, late and reordered events converge.
 
 Common behaviour (``_run``):
@@ -11,7 +11,7 @@ Common behaviour (``_run``):
   leaves the work to a job already pending for the same unit);
 - ``TransientGitHubError``/``RateLimited`` are retried by RQ (``queueing.retry_policy``), the next
   attempt no sooner than the error's ``retry_after``; any other error is not retried;
-- after the last attempt ``actions.report_failure`` makes the affected check run or dashboard say
+- after the last attempt ``usecases.report_failure`` makes the affected check run or dashboard say
   what failed, with the job id; then the job fails (and a redelivery of its delivery is processed).
 """
 
@@ -31,7 +31,7 @@ from redis.exceptions import LockError
 from rq import get_current_job
 from rq.job import Job
 
-from service import actions, jobspec, queueing
+from service import jobspec, queueing, usecases
 from service.errors import ConfigError, TransientGitHubError
 from service.gh import GitHubPort
 from service.gh import app as gh_app
@@ -53,7 +53,7 @@ def reconcile_plan(installation_id: int, repo: str, issue: int, sender: str | No
     return _run("reconcile_plan", installation_id, repo, delivery_id, number=issue,
                 coalesce=jobspec.plan_key(installation_id, repo, issue, sender),
                 failure={"issue": issue},
-                call=lambda gh, job_id: actions.reconcile_plan(gh, repo, issue, sender=sender, reason=reason,
+                call=lambda gh, job_id: usecases.reconcile_plan(gh, repo, issue, sender=sender, reason=reason,
                                                                job_id=job_id))
 
 
@@ -66,7 +66,7 @@ def check_pull(installation_id: int, repo: str, number: int, head_sha: str | Non
     return _run("check_pull", installation_id, repo, delivery_id, number=number, sha=head_sha,
                 coalesce=jobspec.pull_key(installation_id, repo, number),
                 failure={"number": number, "head_sha": head_sha},
-                call=lambda gh, job_id: actions.check_pull(gh, repo, number, None, job_id=job_id))
+                call=lambda gh, job_id: usecases.check_pull(gh, repo, number, None, job_id=job_id))
 
 
 def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str | None = None) -> str:
@@ -74,7 +74,7 @@ def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str |
     return _run("pull_closed", installation_id, repo, delivery_id, number=number,
                 coalesce=jobspec.closed_key(installation_id, repo, number),
                 failure={"number": number},
-                call=lambda gh, job_id: actions.pull_closed(gh, repo, number, job_id=job_id))
+                call=lambda gh, job_id: usecases.pull_closed(gh, repo, number, job_id=job_id))
 
 
 def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: list[int] | None = None,
@@ -85,7 +85,7 @@ def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: lis
                 number=numbers[0] if numbers else None,
                 coalesce=jobspec.rerun_key(installation_id, repo, head_sha, check_name),
                 failure={"number": numbers[0] if numbers else None, "head_sha": head_sha},
-                call=lambda gh, job_id: actions.rerun_checks(gh, repo, head_sha, numbers, check_name=check_name,
+                call=lambda gh, job_id: usecases.rerun_checks(gh, repo, head_sha, numbers, check_name=check_name,
                                                              job_id=job_id))
 
 
@@ -95,7 +95,7 @@ def check_merge_group(installation_id: int, repo: str, head_sha: str, base_sha: 
     return _run("check_merge_group", installation_id, repo, delivery_id, sha=head_sha,
                 coalesce=jobspec.group_key(installation_id, repo, head_sha),
                 failure={"head_sha": head_sha},
-                call=lambda gh, job_id: actions.check_merge_group(gh, repo, head_sha, base_sha, head_ref,
+                call=lambda gh, job_id: usecases.check_merge_group(gh, repo, head_sha, base_sha, head_ref,
                                                                   job_id=job_id))
 
 
@@ -104,7 +104,7 @@ def handle_command(installation_id: int, repo: str, issue: int, comment_id: int,
     """``/wavegate`` commands in comment ``comment_id`` (never coalesced: each is a request)."""
     return _run("handle_command", installation_id, repo, delivery_id, number=issue,
                 failure={"issue": issue},
-                call=lambda gh, job_id: actions.handle_command(gh, repo, issue, comment_id, sender or "",
+                call=lambda gh, job_id: usecases.handle_command(gh, repo, issue, comment_id, sender or "",
                                                                job_id=job_id))
 
 
@@ -122,7 +122,7 @@ def reconcile_repository(installation_id: int, repo: str, delivery_id: str | Non
     return _run("reconcile_repository", installation_id, repo, delivery_id,
                 coalesce=jobspec.repo_key(installation_id, repo),
                 failure={},
-                call=lambda gh, job_id: actions.reconcile_repository(gh, repo, job_id=job_id))
+                call=lambda gh, job_id: usecases.reconcile_repository(gh, repo, job_id=job_id))
 
 
 def reconcile_all() -> str:
@@ -178,7 +178,8 @@ def _sweep_failed_deliveries(connection: redis.Redis, settings) -> int:
         if delivery.status_code and delivery.status_code < 500:
             continue
         raw = connection.hget(SWEEP_KEY, guid)
-        count, _, last = (raw.decode() if raw else "0:").partition(":")
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        count, _, last = (text or "0:").partition(":")
         if last == str(delivery.id) or int(count) >= MAX_REDELIVERIES:
             continue  # already asked for after this attempt, or given up on
         connection.hset(SWEEP_KEY, guid, f"{int(count) + 1}:{delivery.id}")
@@ -284,7 +285,7 @@ def _final_failure(name: str, installation_id: int, repo: str, job_id: str | Non
     what = f"{name} failed: {type(exc).__name__}: {exc}"[:500]
     event(log, "job_failed", logging.ERROR, job=name, error=type(exc).__name__, message=str(exc))
     try:
-        actions.report_failure(context.github_for(installation_id), repo, number=failure.get("number"),
+        usecases.report_failure(context.github_for(installation_id), repo, number=failure.get("number"),
                                head_sha=failure.get("head_sha"), issue=failure.get("issue"), what=what,
                                job_id=job_id)
     except Exception as report_exc:  # reporting must never hide the original failure
@@ -301,12 +302,13 @@ def _wait_for_lock(job: Job | None, connection: redis.Redis, name: str, coalesce
     if waits > MAX_LOCK_WAITS:
         event(log, "lock_busy", logging.WARNING, job=name, outcome="gave up; the periodic reconcile heals")
         return "lock busy: gave up"
-    new_id = queueing.new_job_id(job.func_name)
+    func = str(job.func_name)
+    new_id = queueing.new_job_id(func)
     if coalesce and not queueing.hand_over_pending(connection, coalesce, job.id, new_id):
         event(log, "job_coalesced", job=name, outcome="another job is pending for this work")
         return "lock busy: coalesced"
     queue = queueing.make_queue(job.origin, connection)
-    queueing.enqueue_later(queue, job.func_name, dict(job.kwargs), seconds=LOCK_WAIT, job_id=new_id,
+    queueing.enqueue_later(queue, func, dict(job.kwargs), seconds=LOCK_WAIT, job_id=new_id,
                            meta={"lock_waits": waits})
     event(log, "lock_busy", job=name, outcome=f"rescheduled as {new_id}", waits=waits)
     return f"lock busy: rescheduled as {new_id}"

@@ -98,7 +98,7 @@ def parse_pr_marker(body: str | None) -> PrMarker | None:
 
 def is_dashboard(body: str | None) -> bool:
     """True when a comment body is a Wavegate dashboard (it starts with ``DASHBOARD_MARKER``)."""
-    return bool(body) and body.lstrip().startswith(DASHBOARD_MARKER)
+    return body is not None and body.lstrip().startswith(DASHBOARD_MARKER)
 
 
 def state_marker(state: Mapping[str, Any]) -> str:

@@ -306,10 +306,10 @@ def _representative(symbols: Iterable[object], alphabet: Alphabet) -> str:
     for c in _PREFERRED:
         if c not in alphabet:
             return c
-    c = 0xA1
-    while chr(c) in alphabet:
-        c += 1
-    return chr(c)
+    code = 0xA1
+    while chr(code) in alphabet:
+        code += 1
+    return chr(code)
 
 
 def _step(fsms: tuple[FSM, ...], negated: int, new_to_old: list, state: tuple, key: object) -> tuple | None:

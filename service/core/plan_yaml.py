@@ -159,12 +159,12 @@ class _Reader:
                 else:
                     agent.wave, agent.wave_line = value, self.line(e.value)
             elif e.key == "branch":
-                value = yn.as_str(e.value)
-                if value is None or not value.strip():
+                text = yn.as_str(e.value)
+                if text is None or not text.strip():
                     agent.broken.add("branch")
                     self.wrong_type(e, "`branch` must be a branch name", who)
                 else:
-                    agent.branch, agent.branch_line = value.strip(), self.line(e.value)
+                    agent.branch, agent.branch_line = text.strip(), self.line(e.value)
             elif e.key in ("territory", "do_not_modify", "after"):
                 values = self.read_list(e, who, optional=e.key != "territory")
                 if values is None:

@@ -44,7 +44,7 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent, index):
         event = self.peek_event()
         _refuse(event)
         self._depth += 1
@@ -145,7 +145,7 @@ def _screen(events, max_values: int | None, list_limits: Mapping[str, int]) -> N
             elif depth == 1 and root_is_map:
                 if expect_key:
                     key = event.value if isinstance(event, yaml.ScalarEvent) else None
-                elif isinstance(event, yaml.SequenceStartEvent) and key in list_limits:
+                elif isinstance(event, yaml.SequenceStartEvent) and key is not None and key in list_limits:
                     limit, items = list_limits[key], 0
                 expect_key = not expect_key
             if isinstance(event, yaml.CollectionStartEvent):

@@ -64,7 +64,7 @@ def _drop_installation_token(requester: Any) -> bool:
     auth = getattr(requester, "auth", None)
     if not isinstance(auth, Auth.AppInstallationAuth):
         return False
-    auth._AppInstallationAuth__installation_authorization = None  # noqa: SLF001 - see docstring
+    setattr(auth, "_AppInstallationAuth__installation_authorization", None)  # noqa: B010 - name-mangled, see docstring
     return True
 
 

@@ -41,7 +41,7 @@ def wait_seconds(headers: Any, *, now: float | None = None, attempt: int = 0) ->
     if header(headers, "x-ratelimit-remaining") == "0":
         reset = header(headers, "x-ratelimit-reset")
         try:
-            return max(1.0, float(reset) - (time.time() if now is None else now))
+            return max(1.0, float(reset or "") - (time.time() if now is None else now))
         except (TypeError, ValueError):
             pass
     return SECONDARY_WAIT * (2 ** max(0, attempt))

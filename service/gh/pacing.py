@@ -19,7 +19,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Protocol
 
 from redis.exceptions import LockError
@@ -30,7 +30,7 @@ DEFAULT_PER_MINUTE = 80
 class Pacer(Protocol):
     """Anything that can hold a write slot for an installation and pause its requests."""
 
-    def write(self, key: str) -> Iterator[None]:  # pragma: no cover - protocol
+    def write(self, key: str) -> AbstractContextManager[None]:  # pragma: no cover - protocol
         """A context manager: enter when the write may go, exit when it is done."""
         ...
 

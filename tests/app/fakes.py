@@ -546,7 +546,7 @@ def dispatched(body: str, *, issue: int = 42, files: list[str] | tuple[str, ...]
                config: str | None = None, first_number: int = 20) -> FakeGitHub:
     """A fake whose issue ``issue`` (labelled by ``maintainer-1``, write role) has been
     dispatched; the call log starts empty."""
-    from service.actions import reconcile_plan
+    from service.usecases import reconcile_plan
 
     fake = FakeGitHub(files=list(files), first_number=first_number)
     fake.roles["maintainer-1"] = "write"

@@ -1,8 +1,8 @@
 """``check_pull`` and ``report_failure``: agent and other PRs, forks, writes only on change, and the
 API budget of one synchronize."""
 
-from service.actions import check_pull, reconcile_plan, report_failure
 from service.core.model import CHECK_NAMES, GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_pull, reconcile_plan, report_failure
 
 from .fakes import REPO, cf, dispatched, plan_body
 

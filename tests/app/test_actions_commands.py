@@ -2,8 +2,8 @@
 
 import pytest
 
-from service.actions import handle_command, reconcile_repository
 from service.core.model import GATE_CHECK
+from service.usecases import handle_command, reconcile_repository
 
 from .fakes import REPO, dispatched, plan_body
 

@@ -3,8 +3,8 @@ unknown SHA."""
 
 import logging
 
-from service.actions import rerun_checks
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
+from service.usecases import rerun_checks
 
 from .fakes import REPO, cf, dispatched, plan_body
 
@@ -20,7 +20,7 @@ NEW = OLD.replace("[/services/api/]", "[/services/api/, /services/shared/]")
 def _fake():
     fake = dispatched(plan_body(OLD), files=["services/api/a.py", "services/shared/util.py"])
     s20 = fake.push(20, [cf("services/api/a.py"), cf("services/shared/util.py")])
-    from service.actions import check_pull
+    from service.usecases import check_pull
     check_pull(fake, REPO, 20, s20)
     assert fake.latest(s20, TERRITORY_CHECK).conclusion == "failure"
     fake.edit_issue(42, body=plan_body(NEW))  # the issues.edited delivery was lost

@@ -2,8 +2,8 @@
 
 import pytest
 
-from service.actions import check_pull, reconcile_plan
 from service.core.model import TERRITORY_CHECK
+from service.usecases import check_pull, reconcile_plan
 
 from .fakes import REPO, FakeGitHub, cf, dispatched, plan_body
 

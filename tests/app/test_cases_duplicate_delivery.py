@@ -3,9 +3,9 @@ nothing twice; a 422 "Reference already exists" reuses the branch."""
 
 import pytest
 
-from service.actions import reconcile_plan
 from service.core.model import CHECK_NAMES
 from service.errors import Conflict
+from service.usecases import reconcile_plan
 
 from .fakes import REPO, FakeGitHub, plan_body
 

@@ -1,8 +1,8 @@
 """Case files-list-capped.md: every page is read; a capped or inconsistent list falls back to the
 tree diff; a truncated tree fails closed."""
 
-from service.actions import check_pull
 from service.core.model import TERRITORY_CHECK
+from service.usecases import check_pull
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from service import dispatch
-from service.actions import check_pull, pull_closed, reconcile_repository
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_pull, pull_closed, reconcile_repository
+from service.usecases import plan as dispatch
 
 from .fakes import REPO, cf, dispatched, plan_body
 
@@ -29,7 +29,7 @@ def _fake(config=None):
     fake = dispatched(plan_body(PLAN), files=["services/api/a.py", "services/worker/w.py", "apps/web/b.tsx"],
                       config=config)
     fake.add_issue(50, plan_body(OTHER))
-    from service.actions import reconcile_plan
+    from service.usecases import reconcile_plan
     reconcile_plan(fake, REPO, 50)
     fake.push(20, [cf("services/api/a.py")])
     fake.push(21, [cf("services/worker/w.py")])

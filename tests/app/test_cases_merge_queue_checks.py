@@ -1,8 +1,8 @@
 """Case merge-queue-checks.md: both checks concluded on the merge-group commit; the gate looks at
 ``base_sha``."""
 
-from service.actions import check_merge_group
 from service.core.model import CHECK_NAMES, GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_merge_group
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -1,8 +1,8 @@
 """Case out-of-order-events.md: a verdict is bound to the head SHA it was computed for."""
 
-from service import actions, checks
-from service.actions import check_pull
+from service import usecases as actions
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_pull, checks
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -4,9 +4,9 @@ events loses nothing."""
 
 import pytest
 
-from service import dispatch
-from service.actions import check_pull, pull_closed, reconcile_plan
 from service.core.model import CHECK_NAMES, GATE_CHECK
+from service.usecases import check_pull, pull_closed, reconcile_plan
+from service.usecases import plan as dispatch
 
 from .fakes import REPO, FakeGitHub, cf, dispatched, plan_body
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from service.actions import reconcile_plan
+from service.usecases import reconcile_plan
 
 from .fakes import REPO, FakeGitHub
 

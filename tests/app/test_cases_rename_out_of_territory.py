@@ -2,8 +2,8 @@
 
 import pytest
 
-from service.actions import check_pull
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_pull
 
 from .fakes import REPO, cf, dispatched, plan_body
 

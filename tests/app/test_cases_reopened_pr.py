@@ -1,8 +1,8 @@
 """Case reopened-pr.md: ``reopened`` is handled like ``opened`` on the new head; an unmerged close
 fails the dependants' gate."""
 
-from service.actions import check_pull, pull_closed
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_pull, pull_closed
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -4,10 +4,10 @@ and the 403 mapping are pinned against HTTP in test_github_adapter.py."""
 
 import pytest
 
-from service.actions import reconcile_plan
 from service.core.model import CHECK_NAMES
 from service.errors import PermissionDenied, RateLimited
 from service.gh.pacing import LocalPacer
+from service.usecases import reconcile_plan
 
 from .fakes import REPO, FakeClock, FakeGitHub, plan_body
 

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from service.actions import check_pull, reconcile_plan
 from service.core import markers
 from service.core import plan as core_plan
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
-from service.dispatch import recorded_memo
 from service.errors import TransientGitHubError
+from service.usecases import check_pull, reconcile_plan
+from service.usecases.plan import recorded_memo
 
 from .fakes import REPO, cf, dispatched, plan_body
 

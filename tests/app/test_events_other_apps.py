@@ -3,8 +3,8 @@ neither read as ours nor overwritten; ours is still written and kept current on 
 
 from dataclasses import replace
 
-from service.actions import check_pull
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_pull
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -3,8 +3,8 @@
 
 import pytest
 
-from service.actions import check_pull, pull_closed, reconcile_plan
 from service.core.model import CHECK_NAMES, GATE_CHECK, TERRITORY_CHECK
+from service.usecases import check_pull, pull_closed, reconcile_plan
 
 from .fakes import REPO, FakeGitHub, cf, dispatched, plan_body
 

@@ -4,8 +4,8 @@ the merge group's verdict built from either."""
 
 import pytest
 
-from service.actions import check_merge_group, check_pull, rerun_checks
 from service.core.model import TERRITORY_CHECK
+from service.usecases import check_merge_group, check_pull, rerun_checks
 
 from .fakes import REPO, cf, dispatched, plan_body
 

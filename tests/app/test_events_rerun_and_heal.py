@@ -4,11 +4,11 @@ is off unless switched on."""
 
 import pytest
 
-from service import dispatch
-from service.actions import check_pull, pull_closed, reconcile_repository, rerun_checks
 from service.core.model import CHECK_NAMES, GATE_CHECK, TERRITORY_CHECK
 from service.gh import app as github
 from service.routes import Skip, route
+from service.usecases import check_pull, pull_closed, reconcile_repository, rerun_checks
+from service.usecases import plan as dispatch
 from workers import context
 
 from .conftest import make_settings

@@ -3,9 +3,9 @@ rename like every other reader of changed paths."""
 
 import pytest
 
-from service.actions import reconcile_plan
 from service.core import markers
-from service.plans import body_expansions
+from service.usecases import reconcile_plan
+from service.usecases.context import body_expansions
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -4,10 +4,10 @@ most once per (PR, base head), and a 422 is not an error."""
 
 import pytest
 
-from service import dispatch
-from service.actions import handle_command, pull_closed, reconcile_plan, reconcile_repository
 from service.core.model import GATE_CHECK
 from service.errors import Conflict, TransientGitHubError
+from service.usecases import handle_command, pull_closed, reconcile_plan, reconcile_repository
+from service.usecases import plan as dispatch
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -478,7 +478,7 @@ def test_app_installations_lists_repositories(rsps):
 
 def test_dispatch_through_the_adapter_sends_exactly_these_requests(rsps):
     """One-agent dispatch end to end over HTTP: every request the use case makes, in order."""
-    from service.actions import reconcile_plan
+    from service.usecases import reconcile_plan
 
     base, empty = "b" * 40, "c" * 40
     issue = example("issues.get")

@@ -12,7 +12,8 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from service import actions, queueing
+from service import queueing
+from service import usecases as actions
 from service.errors import NotFound, PermissionDenied, RateLimited, TransientGitHubError
 from service.gh import app as github
 from service.jobspec import work_key
@@ -130,7 +131,7 @@ def test_check_pull_coalesces_per_pull_request_and_checks_the_current_head(clien
 
 def test_lock_contention_reschedules_instead_of_blocking(client, conn, queue, calls, monkeypatch):
     monkeypatch.setattr(jobs, "LOCK_WAIT", 0)
-    lock = conn.lock(queueing.lock_key(work_key("repo", 1, "o/r")), timeout=jobs.LOCK_TTL, blocking=False)
+    lock = conn.lock(queueing.lock_key(work_key("repo", 1, "o/r")), timeout=queueing.JOB_TIMEOUT + 60, blocking=False)
     assert lock.acquire(blocking=False)
     first = deliver(client, "issues", LABELED, "G-1").get_json()["job"]
     work(queue)
@@ -154,7 +155,7 @@ def test_a_pr_check_waits_while_its_repository_is_being_reconciled(client, conn,
     """Every job writing to one repository takes the same lock: a PR check running beside a plan
     reconcile could otherwise find no check run on a head and create a second one."""
     monkeypatch.setattr(jobs, "LOCK_WAIT", 0)
-    lock = conn.lock(queueing.lock_key(work_key("repo", 1, "o/r")), timeout=jobs.LOCK_TTL, blocking=False)
+    lock = conn.lock(queueing.lock_key(work_key("repo", 1, "o/r")), timeout=queueing.JOB_TIMEOUT + 60, blocking=False)
     assert lock.acquire(blocking=False)
     deliver(client, "pull_request", synchronize("a" * 40), "G-s1")
     work(queue)

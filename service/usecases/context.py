@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core import config as core_config
-from .core import markers
-from .core import plan as core_plan
-from .core.model import EXEMPT_FILE, AgentPR, ChangeSet, Plan, Problem, PrState, RepoConfig
-from .errors import NotFound
-from .gh import GitHubPort
-from .records import CommentData, IssueData, PullData
+from ..core import config as core_config
+from ..core import markers
+from ..core import plan as core_plan
+from ..core.model import EXEMPT_FILE, AgentPR, ChangeSet, Plan, Problem, PrState, RepoConfig
+from ..errors import NotFound
+from ..gh import GitHubPort
+from ..records import CommentData, IssueData, PullData
 
 log = logging.getLogger(__name__)
 

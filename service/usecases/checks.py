@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from .core.model import CHECK_NAMES, CheckOutput
-from .gh import GitHubPort
-from .records import CheckRunData
+from ..core.model import CHECK_NAMES, CheckOutput
+from ..gh import GitHubPort
+from ..records import CheckRunData
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,14 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import checks
-from .core import gates, markers, report, territory
-from .core import plan as core_plan
-from .core.model import (
+from ..core import gates, markers, report, territory
+from ..core import plan as core_plan
+from ..core.model import (
     Agent,
     AgentPR,
     AgentRow,
@@ -33,9 +34,11 @@ from .core.model import (
     PrState,
     RepoConfig,
 )
-from .errors import Conflict, NotFound, PermissionDenied
-from .gh import GitHubPort
-from .plans import (
+from ..errors import Conflict, NotFound, PermissionDenied
+from ..gh import GitHubPort
+from ..records import CommentData, IssueData, PullData
+from . import checks
+from .context import (
     WRITE_ROLES,
     PlanContext,
     body_expansions,
@@ -45,7 +48,6 @@ from .plans import (
     load_pulls,
     scope_expansions,
 )
-from .records import CommentData, IssueData, PullData
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +163,7 @@ def _carried(issue: int, raw: dict[str, Any], plan: Plan | None = None) -> Dashb
     """A dashboard state that keeps what the hidden state remembers (for notices and problems,
     so already-dispatched work is not forgotten)."""
     prs = raw.get("prs") or {}
-    rows = ()
+    rows: tuple[AgentRow, ...] = ()
     if plan is None and prs:
         rows = tuple(AgentRow(agent=name, wave=1, territory=(), pr=AgentPR(agent=name, number=n))
                      for name, n in prs.items() if isinstance(n, int))
@@ -173,147 +175,262 @@ def _carried(issue: int, raw: dict[str, Any], plan: Plan | None = None) -> Dashb
     )
 
 
-def reconcile_context(gh: GitHubPort, repo: str, issue: int, *, sender: str | None = None,
-                      reason: str = "", job_id: str | None = None,
-                      add_skipped: frozenset[str] = frozenset(), cancel: bool = False,
-                      dashboard: CommentData | None = None, issue_data: IssueData | None = None,
-                      config: RepoConfig | list[Problem] | None = None,
-                      known: dict[int, PullData] | None = None) -> str:
-    """``actions.reconcile_plan`` with the extras commands and PR jobs need: agents to add to the
-    skip list, cancelling, and already-read issue, config, dashboard and PRs (``known``, by
-    number: not read again)."""
-    iss = issue_data or gh.get_issue(repo, issue)
-    cfg_result = config if config is not None else load_config(gh, repo)
+def reconcile_plan(gh: GitHubPort, repo: str, issue: int, *, sender: str | None = None,
+                   reason: str = "", job_id: str | None = None) -> str:
+    """Dispatch or re-evaluate the plan of dispatch issue ``issue``: permission check of
+    ``sender`` (when the event was a user's request), pre-flight, branches, PRs, both check runs
+    on every PR head, gates, unlocks, dashboard, closing the issue when done.
+
+    Returns an outcome line. Raises ``TransientGitHubError`` / ``RateLimited`` (retry the job:
+    the next run looks before it creates), ``NotFound`` for a deleted issue; a missing App
+    permission (``PermissionDenied``) is reported on the dashboard instead."""
+    return reconcile_context(gh, repo, issue, sender=sender, reason=reason, job_id=job_id)
+
+
+@dataclass(frozen=True)
+class ReconcileRequest:
+    """One plan reconcile: the dispatch issue, who asked and why, what a command adds (skips,
+    cancel), and what the caller has already read (issue, config as parsed, dashboard, PRs by
+    number in ``known``), so it is not read again."""
+
+    repo: str
+    issue: int
+    sender: str | None = None
+    reason: str = ""
+    job_id: str | None = None
+    add_skipped: frozenset[str] = frozenset()
+    cancel: bool = False
+    dashboard: CommentData | None = None
+    issue_data: IssueData | None = None
+    config: RepoConfig | list[Problem] | None = None
+    known: dict[int, PullData] | None = field(default=None, hash=False)
+
+
+@dataclass
+class _Run:
+    """What the steps of one reconcile learn and hand on to the next."""
+
+    req: ReconcileRequest
+    existing: CommentData | None
+    raw: dict[str, Any]
+    carried: DashboardState
+    ctx: PlanContext | None = None
+    base: str = ""
+    base_sha: str = ""
+    tree_sha: str = ""
+    skipped: frozenset[str] = frozenset()
+    cancelled: bool = False
+    amendments: tuple[Amendment, ...] = ()
+    digests: dict[str, str] = field(default_factory=dict)
+    updates: dict[str, str] = field(default_factory=dict)
+    commented: set[str] = field(default_factory=set)
+    removed: dict[str, PullData] = field(default_factory=dict)
+    fresh: dict[str, str] = field(default_factory=dict)  # agent → head SHA of a branch this run created
+    prs: dict[str, AgentPR] = field(default_factory=dict)
+    decisions: dict[str, GateDecision] = field(default_factory=dict)
+    verdicts: dict[str, str] = field(default_factory=dict)
+    expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    written: int = 0
+
+    def stop(self, gh: GitHubPort, outcome: str, **changes: Any) -> str:
+        """Publish the carried dashboard with ``changes`` (problems, a notice) and stop with ``outcome``."""
+        publish_dashboard(gh, self.req.repo, self.req.issue, _with(self.carried, **changes), self.existing)
+        return outcome
+
+
+def reconcile_context(gh: GitHubPort, repo: str, issue: int, **extras: Any) -> str:
+    """``reconcile_plan`` with the extras commands and PR jobs need (``ReconcileRequest``'s
+    fields: agents to add to the skip list, cancelling, already-read issue, config, dashboard and
+    PRs). Runs ``_admit`` then each of ``STEPS`` until one returns an outcome."""
+    req = ReconcileRequest(repo=repo, issue=issue, **extras)
+    run = _admit(gh, req)
+    if isinstance(run, str):
+        return run
+    for step in STEPS:
+        outcome = step(gh, run)
+        if outcome is not None:
+            return outcome
+    return "unreachable"  # the last step always answers
+
+
+def _admit(gh: GitHubPort, req: ReconcileRequest) -> _Run | str:
+    """Gatekeeping: an open dispatch issue, a valid config, a sender allowed to dispatch."""
+    iss = req.issue_data or gh.get_issue(req.repo, req.issue)
+    cfg_result = req.config if req.config is not None else load_config(gh, req.repo)
     cfg = cfg_result if isinstance(cfg_result, RepoConfig) else RepoConfig()
     if not is_dispatch_issue(iss, cfg):
         return "not an open dispatch issue"
-    existing = dashboard or find_dashboard(gh, repo, issue)
+    existing = req.dashboard or find_dashboard(gh, req.repo, req.issue)
     raw = markers.parse_state_marker(existing.body) if existing else {}
-    carried = _carried(issue, raw)
+    run = _Run(req=req, existing=existing, raw=raw, carried=_carried(req.issue, raw))
     if isinstance(cfg_result, list):
-        publish_dashboard(gh, repo, issue, _with(carried, problems=tuple(cfg_result)), existing)
-        return "config problems"
-    if sender and sender != gh.bot_login:
-        role = gh.permission(repo, sender)
+        return run.stop(gh, "config problems", problems=tuple(cfg_result))
+    if req.sender and req.sender != gh.bot_login:
+        role = gh.permission(req.repo, req.sender)
         if role not in WRITE_ROLES:
-            notice = report.permission_refused(sender, role, "dispatch this plan")
-            publish_dashboard(gh, repo, issue, _with(carried, notice=notice), existing)
-            return f"{sender} ({role}) refused"
+            notice = report.permission_refused(req.sender, role, "dispatch this plan")
+            return run.stop(gh, f"{req.sender} ({role}) refused", notice=notice)
+    return _preflight(gh, run, iss, cfg)
+
+
+def _preflight(gh: GitHubPort, run: _Run, iss: IssueData, cfg: RepoConfig) -> _Run | str:
+    """The plan parsed and checked against the base branch's tree; the context with its PRs."""
+    repo = run.req.repo
     parsed = core_plan.parse_plan(iss.body)
     if not isinstance(parsed, Plan):
-        publish_dashboard(gh, repo, issue, _with(carried, problems=tuple(parsed)), existing)
-        return "plan problems"
-    default_branch = gh.repository(repo).default_branch
-    base = parsed.base or default_branch
-    base_sha = gh.branch_sha(repo, base)
+        return run.stop(gh, "plan problems", problems=tuple(parsed))
+    run.base = parsed.base or gh.repository(repo).default_branch
+    base_sha = gh.branch_sha(repo, run.base)
     if base_sha is None:
         problem = Problem(code="unknown-base", field="base",
-                          message=f"the base branch `{base}` does not exist",
+                          message=f"the base branch `{run.base}` does not exist",
                           fix="name an existing branch in `base:`, or leave it out for the default branch")
-        publish_dashboard(gh, repo, issue, _with(carried, problems=(problem,)), existing)
-        return "unknown base"
+        return run.stop(gh, "unknown base", problems=(problem,))
     tree = gh.tree(repo, base_sha)
     result = core_plan.preflight(iss.body, cfg, sorted(tree.blobs))
     if not isinstance(result, Plan):
-        publish_dashboard(gh, repo, issue, _with(carried, problems=tuple(result)), existing)
-        return "pre-flight problems"
-    plan = result
-    ctx = PlanContext(repo=repo, issue=iss, config=cfg, plan=plan, hash=markers.plan_hash(plan),
-                      state=raw, dashboard=existing)
-    load_pulls(gh, ctx, known)
-    skipped = frozenset(carried.skipped | add_skipped) & frozenset(plan.names)
-    cancelled = carried.cancelled or cancel
-    amendments = carried.amendments
-    memo = recorded_memo(existing.body if existing else None)
-    digests = {a.name: agent_digest(a) for a in plan.agents}
+        return run.stop(gh, "pre-flight problems", problems=tuple(result))
+    run.base_sha, run.tree_sha = base_sha, tree.sha
+    run.ctx = PlanContext(repo=repo, issue=iss, config=cfg, plan=result, hash=markers.plan_hash(result),
+                          state=run.raw, dashboard=run.existing)
+    load_pulls(gh, run.ctx, run.req.known)
+    _recall(gh, run)
+    return run
+
+
+def _recall(gh: GitHubPort, run: _Run) -> None:
+    """What the dashboard remembers: skips, cancel, amendments (a new one when the plan hash
+    changed), branch updates and one-off comments already made, removed agents' PRs."""
+    ctx, carried, raw = _ctx(run), run.carried, run.raw
+    plan = ctx.plan
+    run.skipped = frozenset(carried.skipped | run.req.add_skipped) & frozenset(plan.names)
+    run.cancelled = carried.cancelled or run.req.cancel
+    run.amendments = carried.amendments
+    memo = recorded_memo(run.existing.body if run.existing else None)
+    run.digests = {a.name: agent_digest(a) for a in plan.agents}
     old_hash = raw.get("plan_hash")
     if old_hash and old_hash != ctx.hash:
         old_names = set((raw.get("prs") or {}).keys())
-        old_digests = memo.get("agents") if isinstance(memo.get("agents"), dict) else {}
-        changed = tuple(n for n in plan.names if n in old_digests and old_digests[n] != digests[n])
-        amendments += (Amendment(old_hash=old_hash, new_hash=ctx.hash,
-                                 added=tuple(n for n in plan.names if n not in old_names),
-                                 removed=tuple(sorted(old_names - set(plan.names))), changed=changed,
-                                 at=_now()),)
-    updates = {str(k): str(v) for k, v in (memo.get("updated") or {}).items()} \
+        old_digests: dict[str, Any] = memo["agents"] if isinstance(memo.get("agents"), dict) else {}
+        changed = tuple(n for n in plan.names if n in old_digests and old_digests[n] != run.digests[n])
+        run.amendments += (Amendment(old_hash=old_hash, new_hash=ctx.hash,
+                                     added=tuple(n for n in plan.names if n not in old_names),
+                                     removed=tuple(sorted(old_names - set(plan.names))), changed=changed,
+                                     at=_now()),)
+    run.updates = {str(k): str(v) for k, v in (memo.get("updated") or {}).items()} \
         if isinstance(memo.get("updated"), dict) else {}
-    commented = {str(c) for c in memo.get("commented") or () if isinstance(c, str | int)}
-    removed_names = {n for a in amendments for n in a.removed} - set(plan.names)
-    removed = _removed_pulls(gh, ctx, removed_names)
+    run.commented = {str(c) for c in memo.get("commented") or () if isinstance(c, str | int)}
+    removed_names = {n for a in run.amendments for n in a.removed} - set(plan.names)
+    run.removed = _removed_pulls(gh, ctx, removed_names)
 
-    fresh: dict[str, str] = {}  # agent → head SHA of a branch this run created
+
+def _ctx(run: _Run) -> PlanContext:
+    assert run.ctx is not None  # set by _preflight before any step runs
+    return run.ctx
+
+
+def dispatch_missing(gh: GitHubPort, run: _Run) -> str | None:
+    """Step: a branch and a PR for every agent that has none (none once the plan is cancelled)."""
+    ctx = _ctx(run)
+    missing = [] if run.cancelled else [a for a in ctx.plan.agents if a.name not in ctx.pulls]
+    # One listing of the plan's branches instead of a ref read per agent to dispatch.
+    prefix = f"{ctx.config.branch_prefix.rstrip('/')}/{run.req.issue}/"
+    heads = gh.branch_heads(run.req.repo, prefix) if len(missing) > 1 else None
     try:
-        missing = [] if cancelled else [a for a in plan.agents if a.name not in ctx.pulls]
-        # One listing of the plan's branches instead of a ref read per agent to dispatch.
-        prefix = f"{cfg.branch_prefix.rstrip('/')}/{issue}/"
-        heads = gh.branch_heads(repo, prefix) if len(missing) > 1 else None
         for agent in sorted(missing, key=lambda a: a.wave):
-            pull, sha = _dispatch_agent(gh, ctx, agent, base, base_sha, tree.sha,
-                                        heads if heads is not None and ctx.branch(agent.name).startswith(prefix)
-                                        else None)
-            ctx.pulls[agent.name] = pull
+            listing = heads if heads is not None and ctx.branch(agent.name).startswith(prefix) else None
+            created, sha = _dispatch_agent(gh, ctx, agent, run.base, run.base_sha, run.tree_sha, listing)
+            ctx.pulls[agent.name] = created
             if sha is not None:
-                fresh[agent.name] = sha
+                run.fresh[agent.name] = sha
     except PermissionDenied as exc:
         notice = report.missing_permission_notice(exc.request, exc.permission)
-        publish_dashboard(gh, repo, issue, _with(carried, notice=notice), existing)
-        return "permission missing"
+        return run.stop(gh, "permission missing", notice=notice)
+    return None
 
-    prs = ctx.agent_prs()
-    decisions = gates.evaluate(plan, prs, skipped, cancelled, frozenset(removed))
-    matcher = territory.PlanMatcher(plan, cfg)
-    verdicts: dict[str, str] = {}
-    expansions: dict[str, tuple[str, ...]] = {
-        name: body_expansions(p.body) for name, p in ctx.pulls.items() if p.state != "open"}
-    written = 0
-    for agent in plan.agents:
+
+def check_each_pr(gh: GitHubPort, run: _Run) -> str | None:
+    """Step: both checks on every open agent PR's head, unlocks, removed agents' PRs retired."""
+    ctx = _ctx(run)
+    run.prs = ctx.agent_prs()
+    run.decisions = gates.evaluate(ctx.plan, run.prs, run.skipped, run.cancelled, frozenset(run.removed))
+    matcher = territory.PlanMatcher(ctx.plan, ctx.config)
+    run.expansions = {name: body_expansions(p.body) for name, p in ctx.pulls.items() if p.state != "open"}
+    for agent in ctx.plan.agents:
         pull = ctx.pulls.get(agent.name)
         if pull is None or pull.state != "open" or not pull.number:  # number 0: a dry-run placeholder
             continue
-        if agent.name not in fresh:
-            _refresh_prompt(gh, ctx, agent, pull)
-        runs_before = None if agent.name in fresh else gh.check_runs(repo, pull.head_sha)
-        # A branch this run created holds one empty commit on ``base_sha``: its set is empty, and
-        # is memoised so that later passes neither list it nor read the PR for ``changed_files``.
-        changes = gh.pull_changes(repo, pull, base_sha=base_sha if pull.base_ref == base else None,
-                                  known=ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
-                                  if fresh.get(agent.name) == pull.head_sha else None)
-        verdict = territory.classify_agent_pr(plan, agent.name, changes, prs, cfg, matcher)
-        verdicts[agent.name] = verdict.conclusion.value
-        expansions[agent.name] = scope_expansions(gh, repo, pull, changes)
-        decision = decisions[agent.name]
-        outs = [report.territory_output(verdict), report.gate_output(decision, plan, prs=prs)]
-        # A branch this run created has no other commit yet: its head needs no re-read (a push
-        # since then sends a synchronize, checked on its own head).
-        n = checks.post(gh, repo, pull.head_sha, outs, number=None if agent.name in fresh else pull.number,
-                        runs=runs_before or ())
-        written += n or 0
-        # Level-triggered: whatever the previous run managed before it stopped, an unlocked PR
-        # ends with its comment and (once per base head) an update from the base.
-        if decision.state is GateState.UNLOCKED and gates.dependencies(plan)[agent.name]:
-            _unlock(gh, ctx, agent, pull, decision, prs, matcher, base, base_sha, updates, commented)
-    for name, pull in removed.items():
-        _retire(gh, ctx, name, pull, decisions.get(name), commented)
+        _check_agent_pr(gh, run, agent, pull, matcher)
+    for name, pull in run.removed.items():
+        _retire(gh, ctx, name, pull, run.decisions.get(name), run.commented)
+    return None
 
+
+def _check_agent_pr(gh: GitHubPort, run: _Run, agent: Agent, pull: PullData,
+                    matcher: territory.PlanMatcher) -> None:
+    ctx, repo, fresh = _ctx(run), run.req.repo, agent.name in run.fresh
+    if not fresh:
+        _refresh_prompt(gh, ctx, agent, pull)
+    runs_before = None if fresh else gh.check_runs(repo, pull.head_sha)
+    # A branch this run created holds one empty commit on ``base_sha``: its set is empty, and
+    # is memoised so that later passes neither list it nor read the PR for ``changed_files``.
+    changes = gh.pull_changes(repo, pull, base_sha=run.base_sha if pull.base_ref == run.base else None,
+                              known=ChangeSet(files=(), source=FileSource.FILES, listed=0, changed=0)
+                              if run.fresh.get(agent.name) == pull.head_sha else None)
+    verdict = territory.classify_agent_pr(ctx.plan, agent.name, changes, run.prs, ctx.config, matcher)
+    run.verdicts[agent.name] = verdict.conclusion.value
+    run.expansions[agent.name] = scope_expansions(gh, repo, pull, changes)
+    decision = run.decisions[agent.name]
+    outs = [report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=run.prs)]
+    # A branch this run created has no other commit yet: its head needs no re-read (a push
+    # since then sends a synchronize, checked on its own head).
+    n = checks.post(gh, repo, pull.head_sha, outs, number=None if fresh else pull.number,
+                    runs=runs_before or ())
+    run.written += n or 0
+    # Level-triggered: whatever the previous run managed before it stopped, an unlocked PR
+    # ends with its comment and (once per base head) an update from the base.
+    if decision.state is GateState.UNLOCKED and gates.dependencies(ctx.plan)[agent.name]:
+        _unlock(gh, ctx, agent, pull, decision, run.prs, matcher, run.base, run.base_sha,
+                run.updates, run.commented)
+
+
+def publish(gh: GitHubPort, run: _Run) -> str | None:
+    """Step: the dashboard, with the gate signature and the memo in its hidden markers."""
+    ctx, plan, prs = _ctx(run), _ctx(run).plan, run.prs
     rows = tuple(
         AgentRow(agent=a.name, wave=a.wave, territory=a.territory,
-                 pr=prs.get(a.name, AgentPR(agent=a.name)), territory_conclusion=verdicts.get(a.name),
-                 gate=decisions.get(a.name), scope_expansions=expansions.get(a.name, ()))
+                 pr=prs.get(a.name, AgentPR(agent=a.name)), territory_conclusion=run.verdicts.get(a.name),
+                 gate=run.decisions.get(a.name), scope_expansions=run.expansions.get(a.name, ()))
         for a in plan.agents
     )
-    dispatched_at = carried.dispatched_at or (_now() if ctx.pulls else None)
-    state = DashboardState(issue=issue, plan=plan, plan_hash=ctx.hash, rows=rows, cancelled=cancelled,
-                           skipped=skipped, amendments=amendments, dispatched_at=dispatched_at)
+    dispatched_at = run.carried.dispatched_at or (_now() if ctx.pulls else None)
+    state = DashboardState(issue=run.req.issue, plan=plan, plan_hash=ctx.hash, rows=rows,
+                           cancelled=run.cancelled, skipped=run.skipped, amendments=run.amendments,
+                           dispatched_at=dispatched_at)
     open_numbers = {str(p.number) for p in ctx.pulls.values() if p.state == "open"}
-    memo = {"agents": digests, "updated": {k: v for k, v in sorted(updates.items()) if k in open_numbers},
-            "commented": sorted(commented)}
-    publish_dashboard(gh, repo, issue, state, existing, gate_signature(prs, decisions), memo)
-    done = bool(plan.agents) and all(prs.get(a.name, AgentPR(a.name)).state is PrState.MERGED
-                                     or a.name in skipped for a in plan.agents)
-    if done and cfg.close_issue_when_done and not cancelled:
-        gh.close_issue(repo, issue)
+    memo = {"agents": run.digests,
+            "updated": {k: v for k, v in sorted(run.updates.items()) if k in open_numbers},
+            "commented": sorted(run.commented)}
+    publish_dashboard(gh, run.req.repo, run.req.issue, state, run.existing,
+                      gate_signature(prs, run.decisions), memo)
+    return None
+
+
+def close_when_done(gh: GitHubPort, run: _Run) -> str | None:
+    """Step: close the issue once every agent is merged or skipped (unless cancelled); the outcome."""
+    ctx, req = _ctx(run), run.req
+    done = bool(ctx.plan.agents) and all(run.prs.get(a.name, AgentPR(a.name)).state is PrState.MERGED
+                                         or a.name in run.skipped for a in ctx.plan.agents)
+    if done and ctx.config.close_issue_when_done and not run.cancelled:
+        gh.close_issue(req.repo, req.issue)
         return "done; issue closed"
-    return f"{len(fresh)} dispatched, {written} check run(s) written" + (f" ({reason})" if reason else "")
+    return f"{len(run.fresh)} dispatched, {run.written} check run(s) written" + (f" ({req.reason})" if req.reason else "")
+
+
+Step = Callable[[GitHubPort, _Run], "str | None"]
+# The reconcile after gatekeeping (``_admit``): each step returns None to go on, or the outcome.
+# A new step (e.g. launching the agents of an open wave) goes in its place in this tuple.
+STEPS: tuple[Step, ...] = (dispatch_missing, check_each_pr, publish, close_when_done)
 
 
 def _dispatch_agent(gh: GitHubPort, ctx: PlanContext, agent: Agent, base: str, base_sha: str,

@@ -11,10 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from . import checks
-from .core import commands as core_commands
-from .core import gates, markers, report, territory
-from .core.model import (
+from ..core import gates, markers, report, territory
+from ..core.model import (
     GATE_CHECK,
     TERRITORY_CHECK,
     ChangeSet,
@@ -23,34 +21,19 @@ from .core.model import (
     Plan,
     RepoConfig,
 )
-from .dispatch import gate_signature, reconcile_context, recorded_signature, write_dashboard_notice
-from .errors import NotFound
-from .gh import GitHubPort
-from .plans import (
-    WRITE_ROLES,
+from ..errors import NotFound
+from ..gh import GitHubPort
+from ..records import PullData
+from . import checks
+from .context import (
     PlanContext,
     active_plans,
-    find_dashboard,
-    is_dispatch_issue,
     load_config,
-    load_context,
     plan_for_pull,
 )
-from .records import PullData
+from .plan import gate_signature, reconcile_context, recorded_signature, write_dashboard_notice
 
 log = logging.getLogger(__name__)
-
-
-def reconcile_plan(gh: GitHubPort, repo: str, issue: int, *, sender: str | None = None,
-                   reason: str = "", job_id: str | None = None) -> str:
-    """Dispatch or re-evaluate the plan of dispatch issue ``issue``: permission check of
-    ``sender`` (when the event was a user's request), pre-flight, branches, PRs, both check runs
-    on every PR head, gates, unlocks, dashboard, closing the issue when done.
-
-    Returns an outcome line. Raises ``TransientGitHubError`` / ``RateLimited`` (retry the job:
-    the next run looks before it creates), ``NotFound`` for a deleted issue; a missing App
-    permission (``PermissionDenied``) is reported on the dashboard instead."""
-    return reconcile_context(gh, repo, issue, sender=sender, reason=reason, job_id=job_id)
 
 
 # --------------------------------------------------------------------------- one PR
@@ -191,8 +174,8 @@ def rerun_checks(gh: GitHubPort, repo: str, head_sha: str, pr_numbers: tuple[int
         outputs = _verdict_outputs(gh, repo, pull, cfg, found)
         if check_name in (TERRITORY_CHECK, GATE_CHECK):
             outputs = [o for o in outputs if o.name == check_name]
-        n = checks.post(gh, repo, head_sha, outputs, number=pull.number, runs=(), new_runs=True)
-        written += n or 0
+        posted = checks.post(gh, repo, head_sha, outputs, number=pull.number, runs=(), new_runs=True)
+        written += posted or 0
     return f"{written} check run(s) re-posted on {head_sha[:12]}"
 
 
@@ -237,60 +220,6 @@ def check_merge_group(gh: GitHubPort, repo: str, head_sha: str, base_sha: str, h
     outputs = [_concluded(o) for o in outputs]
     written = checks.post(gh, repo, head_sha, outputs)
     return f"merge group {head_sha[:12]} (#{number}): {written} check run(s) written"
-
-
-# --------------------------------------------------------------------------- commands
-
-
-def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sender: str, *,
-                   job_id: str | None = None) -> str:
-    """``/wavegate`` commands in a comment on a dispatch issue: refresh, skip AGENT, cancel
-    (acknowledged with a +1 reaction), anything else answered with the help. Senders need write,
-    maintain or admin (others get a polite refusal); the app's own comments are ignored. Skips
-    and cancel live in the dashboard's hidden state; the plan is then re-evaluated."""
-    if gh.bot_login and sender == gh.bot_login:
-        return "own comment"
-    comment = gh.get_comment(repo, comment_id)
-    cmds = core_commands.parse_commands(comment.body)
-    if not cmds:
-        return "no command"
-    cfg = _config(gh, repo)
-    iss = gh.get_issue(repo, issue)
-    if not is_dispatch_issue(iss, cfg):
-        return "not a dispatch issue"
-    role = gh.permission(repo, sender)
-    if role not in WRITE_ROLES:
-        verbs = " ".join(sorted({c.verb for c in cmds}))
-        gh.create_comment(repo, issue, report.permission_refused(sender, role, f"run /wavegate {verbs}"))
-        return f"{sender} ({role}) refused"
-    dashboard = find_dashboard(gh, repo, issue)
-    ctx = load_context(gh, repo, iss, cfg, dashboard=dashboard, with_pulls=False)
-    skip: set[str] = set()
-    cancel = False
-    replies = []
-    for cmd in cmds:
-        if cmd.verb == "skip" and ctx is not None and cmd.args:
-            unknown = [a for a in cmd.args if ctx.plan.agent(a) is None]
-            replies.extend(report.skip_unknown_agent(a, ctx.plan) for a in unknown)
-            skip.update(a for a in cmd.args if a not in unknown)
-            if unknown:
-                continue
-        elif cmd.verb == "cancel":
-            cancel = True
-        elif cmd.verb == "refresh" or (cmd.verb == "skip" and ctx is None):
-            pass
-        else:
-            replies.append(report.command_help(cmd.raw or cmd.verb))
-    for text in replies:
-        gh.create_comment(repo, issue, text)
-    if len(replies) < len(cmds):
-        gh.add_reaction(repo, comment_id, "+1")
-    if ctx is None:
-        return "plan not valid; commands acknowledged"
-    outcome = reconcile_context(gh, repo, issue, job_id=job_id, reason="command",
-                                add_skipped=frozenset(skip), cancel=cancel, dashboard=dashboard,
-                                issue_data=iss, config=cfg)
-    return f"commands {[c.verb for c in cmds]}: {outcome}"
 
 
 # --------------------------------------------------------------------------- periodic & failures

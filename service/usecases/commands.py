@@ -1,0 +1,61 @@
+"""``/wavegate`` commands on a dispatch issue: who may run them, what each does, the answers."""
+
+from __future__ import annotations
+
+from ..core import commands as core_commands
+from ..core import report
+from ..gh import GitHubPort
+from .context import WRITE_ROLES, find_dashboard, is_dispatch_issue, load_context
+from .plan import reconcile_context
+from .pulls import _config
+
+
+def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sender: str, *,
+                   job_id: str | None = None) -> str:
+    """``/wavegate`` commands in a comment on a dispatch issue: refresh, skip AGENT, cancel
+    (acknowledged with a +1 reaction), anything else answered with the help. Senders need write,
+    maintain or admin (others get a polite refusal); the app's own comments are ignored. Skips
+    and cancel live in the dashboard's hidden state; the plan is then re-evaluated."""
+    if gh.bot_login and sender == gh.bot_login:
+        return "own comment"
+    comment = gh.get_comment(repo, comment_id)
+    cmds = core_commands.parse_commands(comment.body)
+    if not cmds:
+        return "no command"
+    cfg = _config(gh, repo)
+    iss = gh.get_issue(repo, issue)
+    if not is_dispatch_issue(iss, cfg):
+        return "not a dispatch issue"
+    role = gh.permission(repo, sender)
+    if role not in WRITE_ROLES:
+        verbs = " ".join(sorted({c.verb for c in cmds}))
+        gh.create_comment(repo, issue, report.permission_refused(sender, role, f"run /wavegate {verbs}"))
+        return f"{sender} ({role}) refused"
+    dashboard = find_dashboard(gh, repo, issue)
+    ctx = load_context(gh, repo, iss, cfg, dashboard=dashboard, with_pulls=False)
+    skip: set[str] = set()
+    cancel = False
+    replies: list[str] = []
+    for cmd in cmds:
+        if cmd.verb == "skip" and ctx is not None and cmd.args:
+            unknown = [a for a in cmd.args if ctx.plan.agent(a) is None]
+            replies.extend(report.skip_unknown_agent(a, ctx.plan) for a in unknown)
+            skip.update(a for a in cmd.args if a not in unknown)
+            if unknown:
+                continue
+        elif cmd.verb == "cancel":
+            cancel = True
+        elif cmd.verb == "refresh" or (cmd.verb == "skip" and ctx is None):
+            pass
+        else:
+            replies.append(report.command_help(cmd.raw or cmd.verb))
+    for text in replies:
+        gh.create_comment(repo, issue, text)
+    if len(replies) < len(cmds):
+        gh.add_reaction(repo, comment_id, "+1")
+    if ctx is None:
+        return "plan not valid; commands acknowledged"
+    outcome = reconcile_context(gh, repo, issue, job_id=job_id, reason="command",
+                                add_skipped=frozenset(skip), cancel=cancel, dashboard=dashboard,
+                                issue_data=iss, config=cfg)
+    return f"commands {[c.verb for c in cmds]}: {outcome}"
