@@ -39,7 +39,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -80,10 +80,10 @@ class Limits:
     body_timeout: float = DEFAULT_BODY_TIMEOUT
 
 
-def limits_from_env(env: dict[str, str] | None = None, *, max_body: int) -> Limits:
+def limits_from_env(env: Mapping[str, str] | None = None, *, max_body: int) -> Limits:
     """``Limits`` from ``WEB_THREADS`` and ``WEB_BODY_TIMEOUT`` (positive integers; ``deploy/web.py``
     rejects anything else before a process starts). Raises ``ValueError`` on a malformed value."""
-    env = os.environ if env is None else env
+    env = env if env is not None else os.environ
     threads = int(env.get("WEB_THREADS", "").strip() or DEFAULT_THREADS)
     timeout = int(env.get("WEB_BODY_TIMEOUT", "").strip() or DEFAULT_BODY_TIMEOUT)
     if threads < 1 or timeout < 1:
