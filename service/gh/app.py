@@ -6,7 +6,7 @@ App's installations and its webhook deliveries. ``settings.github_api_url`` is t
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -138,19 +138,34 @@ def list_failed_deliveries(settings: Any, *, since: datetime | None = None, page
     deliveries: list[Delivery] = []
     for _ in range(max(1, pages)):
         headers, data = _app_call(gi, "GET", "/app/hook/deliveries", parameters=params)
-        page = [Delivery(id=int(d["id"]), guid=d.get("guid", ""), event=d.get("event", ""),
-                         status_code=int(d.get("status_code") or 0), redelivery=bool(d.get("redelivery")),
-                         delivered_at=when(d.get("delivered_at")))
-                for d in data or ()]
+        page = [_delivery(d) for d in data or ()]
         deliveries += page
-        params = None
-        for link in parse_header_links(header(headers, "link") or ""):
-            if link.get("rel") == "next":
-                # the next page is the same path with the link's query (per_page and cursor)
-                params = dict(parse_qsl(urlsplit(link["url"]).query))
-        older = since is not None and any(d.delivered_at is not None and d.delivered_at < since for d in page)
-        if not params or not page or older:
+        params = _next_page(headers)
+        if not params or not page or _reaches_before(page, since):
             break
+    return _still_failed(deliveries, since)
+
+
+def _delivery(d: Mapping[str, Any]) -> Delivery:
+    return Delivery(id=int(d["id"]), guid=d.get("guid", ""), event=d.get("event", ""),
+                    status_code=int(d.get("status_code") or 0), redelivery=bool(d.get("redelivery")),
+                    delivered_at=when(d.get("delivered_at")))
+
+
+def _next_page(headers: Any) -> dict[str, Any] | None:
+    """The query of the ``rel="next"`` link (per_page and cursor), or None on the last page."""
+    for link in parse_header_links(header(headers, "link") or ""):
+        if link.get("rel") == "next":
+            return dict(parse_qsl(urlsplit(link["url"]).query))
+    return None
+
+
+def _reaches_before(page: list[Delivery], since: datetime | None) -> bool:
+    return since is not None and any(d.delivered_at is not None and d.delivered_at < since for d in page)
+
+
+def _still_failed(deliveries: list[Delivery], since: datetime | None) -> list[Delivery]:
+    """Failed deliveries (status not 2xx) whose GUID never succeeded, no older than ``since``."""
     ok = {d.guid for d in deliveries if 200 <= d.status_code < 300}
     return [d for d in deliveries if not 200 <= d.status_code < 300 and d.guid not in ok
             and (since is None or d.delivered_at is None or d.delivered_at >= since)]
