@@ -22,6 +22,7 @@ from .plan_draft import (
     AgentDraft,
     Item,
     PlanDraft,
+    bounded_wave,
     too_many_agents,
     too_many_values,
 )
@@ -149,6 +150,7 @@ class _Reader:
             self.problem("duplicate-key" if what.startswith("duplicate") else "wrong-type", what,
                          "keep one of them", agent=who, line=self.line(ln))
         for e in items:
+            agent.field_lines.setdefault(e.key, self.line(e.key_node))
             if e.key == "name":
                 continue
             if e.key == "wave":
@@ -157,7 +159,7 @@ class _Reader:
                     agent.broken.add("wave")
                     self.wrong_type(e, "`wave` must be a whole number ≥ 1", who)
                 else:
-                    agent.wave, agent.wave_line = value, self.line(e.value)
+                    agent.wave, agent.wave_line = bounded_wave(value), self.line(e.value)
             elif e.key == "branch":
                 value = yn.as_str(e.value)
                 if value is None or not value.strip():
@@ -177,6 +179,7 @@ class _Reader:
                     agent.broken.add(e.key)
                 else:
                     agent.findings = [v.value for v in values]
+                    agent.finding_lines = [v.line for v in values]
             else:
                 message, fix = yn.unknown_key_message(e.key, AGENT_KEYS)
                 self.problem("unknown-key", message, fix, agent=who, field=e.key,
