@@ -16,14 +16,12 @@ from .model import Agent, Plan, Problem
 from .plan_draft import (
     MAX_AGENTS,
     MAX_FINDING_LENGTH,
-    MAX_FINDINGS,
     MAX_PATTERNS,
     MAX_WAVE,
     AgentDraft,
     PlanDraft,
     too_long_finding,
     too_many_agents,
-    too_many_findings,
     too_many_patterns,
 )
 from .plan_prose import first_agent_heading, has_agent_headings, read_prose_plan
@@ -245,14 +243,13 @@ def _agent_fields(a: AgentDraft) -> list[Problem]:
 
 
 def _finding_problems(a: AgentDraft) -> list[Problem]:
-    """Findings are quoted in the dispatch prompt: their number and length are bounded."""
+    """Findings are quoted in the dispatch prompt: one finding's length is bounded (their number
+    is bounded by the block's value limit and the body's size)."""
     lines = a.finding_lines + [None] * (len(a.findings) - len(a.finding_lines))
-    where = a.field_lines.get("findings") or (lines[0] if lines else None) or a.line
-    out = [too_many_findings(a.name, len(a.findings), where)] if len(a.findings) > MAX_FINDINGS else []
     long = next((i for i, f in enumerate(a.findings) if len(f) > MAX_FINDING_LENGTH), None)
-    if long is not None:
-        out.append(too_long_finding(a.name, lines[long] or where))
-    return out
+    if long is None:
+        return []
+    return [too_long_finding(a.name, lines[long] or a.field_lines.get("findings") or a.line)]
 
 
 def _pattern_problems(a: AgentDraft) -> list[Problem]:

@@ -17,7 +17,6 @@ MAX_PATTERNS = 1000  # territory and do_not_modify patterns of all agents togeth
 MAX_WAVE = MAX_AGENTS
 MAX_WAVE_DIGITS = 6  # longer digit strings are not turned into numbers at all (past MAX_WAVE anyway)
 MAX_FINDING_LENGTH = 2_000  # characters of one finding (it is quoted in the dispatch prompt)
-MAX_FINDINGS = 100  # findings of one agent
 # YAML values (scalars, lists, mappings) in a dispatch block. A plan at the two limits above,
 # with a dozen findings per agent, holds about 4,000; the cap bounds the work a 256 KiB block of
 # one-character list items could cause.
@@ -55,13 +54,6 @@ def too_long_finding(agent: str | None, line: int | None) -> Problem:
                    f"a finding is longer than {MAX_FINDING_LENGTH:,} characters, the most one finding may have",
                    "keep the finding to a line or two and link to an issue for the details",
                    agent, "findings", line)
-
-
-def too_many_findings(agent: str | None, count: int, line: int | None) -> Problem:
-    """One agent has more than ``MAX_FINDINGS`` findings."""
-    return Problem("too-many-findings",
-                   f"`{agent or 'an agent'}` has {count:,} findings; one agent may have at most {MAX_FINDINGS}",
-                   "group related findings, or split the work between more agents", agent, "findings", line)
 
 
 def bounded_wave(value: int | str) -> int:

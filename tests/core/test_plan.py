@@ -860,3 +860,35 @@ def test_fix_texts_hold_no_parentheses_outside_code(body):
     assert isinstance(found, list) and found
     for p in found:
         assert "(" not in re.sub(r"`+[^`]*`+", "", p.fix), p
+
+
+# --------------------------------------------------------------------------- warnings and witnesses against a tree
+
+TREE = ["service/a.py", "service/b.py", "service/c.py", "service/d.py", "service/e.py", "scripts/x.sh"]
+
+
+def test_an_overlap_shows_three_witnesses_and_names_the_patterns_once():
+    body = block("agents:\n  - {name: perf, territory: ['**/*.py']}\n  - {name: api, territory: [service/]}")
+    (p,) = check_plan(body, repo_paths=TREE).problems
+    assert ("both territories contain service/a.py, service/b.py, service/c.py and 2 more "
+            "(through `**/*.py` and `service/`)") in p.message
+    assert p.message.count("through") == 1
+
+
+@pytest.mark.parametrize(
+    "entries, expected",
+    [
+        ("territory: [service/, '!scripts/vendored/']", []),
+        ("territory: [service/], do_not_modify: [nothere/]", []),
+        ("territory: [service/, '!scrips/']", ["`!scrips/` excludes no file of the repository; did you mean `!scripts/`?"]),
+        ("territory: [service/], do_not_modify: [scrips/x.sh]",
+         ["`scrips/x.sh` protects no file of the repository; did you mean `scripts/x.sh`?"]),
+        ("territory: [service/, servce/a.py]",
+         ["pattern `servce/a.py` matches no file of the repository; did you mean `service/a.py`?"]),
+    ],
+)
+def test_exclusions_matching_no_file_warn_only_about_a_likely_typo(entries, expected):
+    found = check_plan(block(f"agents:\n  - {{name: api, {entries}}}"), repo_paths=TREE)
+    assert [w.message for w in found.warnings] == expected
+    assert all("is to create it" not in w.fix for w in found.warnings if w.pattern != "servce/a.py")
+    assert all(f"`{w.field}` pattern" not in w.message for w in found.warnings)
