@@ -9,6 +9,7 @@ looked for even when the plan has structural problems, among the agents that cou
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -141,7 +142,11 @@ def _source(agent: Agent, config: RepoConfig, excluded: str) -> str:
 
 def _overlaps(plan: Plan, config: RepoConfig, repo_paths: list[str], budget: patterns.Budget,
               lines: PatternLines) -> list[Problem]:
-    territories = {a.name: effective(a, config) for a in plan.agents}
+    # Compared in NFC: `résumé.md` written precomposed and decomposed are two byte strings, so two
+    # files to GitHub, but one name to a macOS checkout and to any reader; owned by two agents at
+    # once they are an overlap (DESIGN §2.3 / docs/design.md, "Unicode spellings").
+    territories = {a.name: tuple(unicodedata.normalize("NFC", e) for e in effective(a, config)) for a in plan.agents}
+    repo_paths = [unicodedata.normalize("NFC", p) for p in repo_paths]
     try:
         overlaps = patterns.find_overlaps(territories, gates.concurrent_pairs(plan), repo_paths, budget)
         # Only the first MAX_PROBLEMS overlaps by line are worded: naming every contested file of

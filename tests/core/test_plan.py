@@ -892,3 +892,10 @@ def test_exclusions_matching_no_file_warn_only_about_a_likely_typo(entries, expe
     assert [w.message for w in found.warnings] == expected
     assert all("is to create it" not in w.fix for w in found.warnings if w.pattern != "servce/a.py")
     assert all(f"`{w.field}` pattern" not in w.message for w in found.warnings)
+
+
+def test_two_unicode_spellings_of_one_path_owned_by_two_agents_overlap():
+    nfc, nfd = "docs/r\u00e9sum\u00e9.md", "docs/re\u0301sume\u0301.md"
+    body = block(f"agents:\n  - {{name: a, territory: ['{nfc}']}}\n  - {{name: b, territory: ['{nfd}']}}")
+    for tree in ([], [nfd]):
+        assert [p.code for p in check_plan(body, repo_paths=tree).problems] == ["overlap"]
