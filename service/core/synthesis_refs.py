@@ -2,9 +2,9 @@
 which references name tracked files, which do not (with a did-you-mean), and which files change
 together. Pure: the caller supplies the tracked files and the commits' file lists.
 
-A key is a territory pattern: a file path, a folder ending in ``/``, or a glob (kept as written
-when no repository is given). Keys are written so they mean the same whether or not a wildcard
-in a last segment also matches folders: globs are expanded to files when the repository is known.
+A key is a territory pattern: a file path, a folder ending in ``/``, or a glob, always kept as
+written (a glob is already a valid pattern; expanding it would widen it once its files are
+compacted into a folder).
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def resolve(findings: Sequence[Finding], repo: RepoFacts | None = None,
             protected: Sequence[str] = ()) -> Resolution:
     """Keys for every finding, checked against ``repo`` when given (``None``: taken as written).
 
-    A reference to a tracked file stays; to a folder becomes ``folder/``; a glob becomes the
-    tracked files it matches; a bare file name becomes the tracked files of that name. A
+    A reference to a tracked file stays; to a folder becomes ``folder/``; a glob stays as
+    written (a ``no-match`` notice when it matches no tracked file); a bare file name becomes the tracked files of that name. A
     reference that names nothing is kept with a ``missing`` notice naming the closest tracked
     paths (``difflib``). Invalid patterns and references to ``protected`` paths are left out
     with a notice.
@@ -127,10 +127,9 @@ def _resolve_one(number: int, ref: Reference, index: _Index | None, protected: S
 
 def _lookup(number: int, path: str, index: _Index, notices: list[Notice]) -> list[str]:
     if is_glob(path):
-        files = index.expand(path)
-        if not files:
+        if not index.expand(path):
             notices.append(Notice("no-match", number, path))
-        return files or [path]
+        return [path]
     bare = path.rstrip("/")
     if bare in index.files:
         return [bare]
