@@ -105,12 +105,19 @@ def resolve(findings: Sequence[Finding], repo: RepoFacts | None = None,
     notices: list[Notice] = []
     for finding in findings:
         found: list[str] = []
-        for ref in finding.references:
+        for ref in _without_tails(finding.references):
             found += _resolve_one(finding.number, ref, index, protected, notices)
         keys[finding.number] = tuple(dict.fromkeys(found))
     all_keys = {k for ks in keys.values() for k in ks}
     cochange = cochanges(repo.commits, all_keys) if repo else {}
     return Resolution(keys, tuple(notices), cochange)
+
+
+def _without_tails(refs: Sequence[Reference]) -> list[Reference]:
+    """The references without those that are the tail of a longer one of the same finding
+    (``core/model.py`` written beside ``service/core/model.py``): prose repeats a path in part."""
+    paths = [r.path.rstrip("/") for r in refs]
+    return [r for r in refs if not any(p.endswith("/" + r.path.rstrip("/")) for p in paths)]
 
 
 def _resolve_one(number: int, ref: Reference, index: _Index | None, protected: Sequence[str],
@@ -135,13 +142,19 @@ def _lookup(number: int, path: str, index: _Index, notices: list[Notice]) -> lis
         return [bare]
     if index.is_folder(bare):
         return [bare + "/"]
-    if "/" not in bare and bare in index.by_name:
-        named = index.by_name[bare]
+    named = index.by_name.get(bare, []) if "/" not in bare else _ending_with(bare, index)
+    if named:
+        # A bare file name, or a path-looking fragment of a longer tracked path
+        # (`core/model.py` for `service/core/model.py`): never a path at the root.
         if len(named) > 1:
             notices.append(Notice("ambiguous", number, path, tuple(named)))
         return list(named)
     notices.append(Notice("missing", number, path, did_you_mean(bare, index)))
     return [path]
+
+
+def _ending_with(tail: str, index: _Index) -> list[str]:
+    return [p for p in index.by_name.get(tail.rsplit("/", 1)[-1], []) if p.endswith("/" + tail)]
 
 
 def did_you_mean(path: str, index: _Index) -> tuple[str, ...]:
