@@ -135,12 +135,15 @@ def check(issue: Path, repo: Path | None, config_file: Path | None, as_json: boo
 @click.argument("agent")
 @click.option("--issue", "number", type=click.IntRange(min=1), default=1, show_default=True,
               help="The dispatch issue number shown in the prompt and its branch name.")
+@click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A git checkout: its .github/wavegate.yml is read unless --config is given, and the "
+                   "pre-flight runs against its tracked files, as `check --repo` does.")
 @click.option("--config", "config_file", type=_FILE, help="A wavegate.yml with the repository settings.")
-def prompt(issue: Path, agent: str, number: int, config_file: Path | None) -> None:
+def prompt(issue: Path, agent: str, number: int, repo: Path | None, config_file: Path | None) -> None:
     """Print AGENT's dispatch prompt (its PR body) from the plan in ISSUE (a file, or - for
     standard input)."""
-    config = _config(config_file)
-    plan, _ = _plan_or_exit(issue, config, [])
+    config = _config(config_file, repo)
+    plan, _ = _plan_or_exit(issue, config, _tracked_files(repo) if repo else [])
     if plan.agent(agent) is None:
         raise click.BadParameter(
             f"no agent {agent!r} in the plan; agents: {', '.join(plan.names)}", param_hint="AGENT"

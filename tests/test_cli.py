@@ -239,6 +239,21 @@ def test_repo_config_is_read_from_the_checkout_unless_config_is_given(service_ch
     assert result.exit_code == 0, result.output
 
 
+def test_prompt_reads_the_checkouts_settings_unless_config_is_given(service_checkout, tmp_path_factory):
+    (service_checkout / ".github").mkdir()
+    (service_checkout / ".github" / "wavegate.yml").write_text("protected: [docs/x/]\nbranch_prefix: agents\n",
+                                                                encoding="utf-8")
+    body = block("agents:\n  - name: a\n    territory: [docs/]")
+    result = CliRunner().invoke(main, ["prompt", "-", "a", "--issue", "4", "--repo", str(service_checkout)], input=body)
+    assert result.exit_code == 0, result.output
+    assert "- `docs/` except `docs/x/`" in result.output and "`agents/4/a`" in result.output
+    other = tmp_path_factory.mktemp("config") / "wavegate.yml"
+    other.write_text("protected: []\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["prompt", "-", "a", "--repo", str(service_checkout), "--config", str(other)],
+                                input=body)
+    assert result.exit_code == 0 and "- `docs/`\n" in result.output and "`wavegate/1/a`" in result.output
+
+
 @pytest.mark.parametrize("name", ["globs-by-extension.md", "exclusions.md", "nested-waves.md"])
 def test_plans_as_coordinators_write_them_pass(name):
     result = run("check", PLANS / name)

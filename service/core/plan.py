@@ -13,8 +13,18 @@ import re
 from . import gates, patterns
 from .config import ref_problem
 from .model import Agent, Plan, Problem
-from .plan_draft import MAX_AGENTS, MAX_PATTERNS, AgentDraft, PlanDraft, too_many_agents, too_many_patterns
-from .plan_prose import has_agent_headings, read_prose_plan
+from .plan_draft import (
+    MAX_AGENTS,
+    MAX_FINDING_LENGTH,
+    MAX_PATTERNS,
+    MAX_WAVE,
+    AgentDraft,
+    PlanDraft,
+    too_long_finding,
+    too_many_agents,
+    too_many_patterns,
+)
+from .plan_prose import first_agent_heading, has_agent_headings, read_prose_plan
 from .plan_source import Fence, body_lines, fences
 from .plan_yaml import read_yaml_plan
 
@@ -77,6 +87,8 @@ def read_draft(body: str | None) -> tuple[PlanDraft | None, list[Problem]]:
         # ignored: its author most likely expects it to count (a plan split in two, or an edit
         # appended below the original).
         draft.problems += [_second_block(blocks[0], f) for f in blocks[1:2]]
+        if (heading := first_agent_heading(lines)) is not None:
+            draft.problems.append(_prose_beside_block(blocks[0], heading))
     elif has_agent_headings(lines):
         draft = read_prose_plan(lines)
     else:
@@ -115,6 +127,15 @@ def _second_block(first: Fence, other: Fence) -> Problem:
                    f"a second dispatch block: only the first one (line {first.open_line}) is read as the plan",
                    "merge the blocks into one, or remove the word `dispatch` from the second block's "
                    "first line", None, None, other.open_line)
+
+
+def _prose_beside_block(block: Fence, heading_line: int) -> Problem:
+    # Two plans in one issue, like two blocks: the author most likely expects both to count.
+    return Problem("several-plans",
+                   f"an `Agent:` heading beside the dispatch block (line {block.open_line}): only the block "
+                   "is read as the plan, so the agents written as headings would be left out",
+                   "move these agents into the dispatch block, or write the whole plan as headings",
+                   None, None, heading_line)
 
 
 def _no_plan() -> Problem:
@@ -198,7 +219,7 @@ def _agent_fields(a: AgentDraft) -> list[Problem]:
     if not a.territory and "territory" not in a.broken:
         out.append(Problem("empty-territory", "`territory` is required and must be non-empty",
                            "list the paths this agent may change under `territory:`",
-                           a.name, "territory", a.line))
+                           a.name, "territory", a.field_lines.get("territory") or a.line))
     elif a.territory and all(patterns.is_exclusion(i.value) for i in a.territory):
         out.append(Problem("empty-territory", "`territory` lists only exclusions; `!` entries remove paths "
                            "from the paths listed beside them", "list the paths this agent may change, "
@@ -206,12 +227,29 @@ def _agent_fields(a: AgentDraft) -> list[Problem]:
     if "wave" not in a.broken and a.wave < 1:
         out.append(Problem("invalid-wave", f"`wave` is {a.wave}; waves start at 1",
                            "use wave 1 for agents that start at once", a.name, "wave", a.wave_line or a.line))
+    elif "wave" not in a.broken and a.wave > MAX_WAVE:
+        # The number itself is not repeated: it may be 20 digits long (``bounded_wave`` capped it).
+        out.append(Problem("invalid-wave", f"`wave` is larger than {MAX_WAVE}: waves are numbered 1, 2, 3 … "
+                           f"without gaps and a plan has at most {MAX_AGENTS} agents",
+                           "number the waves 1, 2, 3 … in the order the agents may merge",
+                           a.name, "wave", a.wave_line or a.line))
     if a.branch is not None and (why := ref_problem(a.branch)):
         out.append(Problem("invalid-branch", f"`branch` `{a.branch}` is not a valid branch name: {why}",
                            "choose another branch name, or remove `branch` for the default",
                            a.name, "branch", a.branch_line))
     out += _pattern_problems(a)
+    out += _finding_problems(a)
     return out
+
+
+def _finding_problems(a: AgentDraft) -> list[Problem]:
+    """Findings are quoted in the dispatch prompt: one finding's length is bounded (their number
+    is bounded by the block's value limit and the body's size)."""
+    lines = a.finding_lines + [None] * (len(a.findings) - len(a.finding_lines))
+    long = next((i for i, f in enumerate(a.findings) if len(f) > MAX_FINDING_LENGTH), None)
+    if long is None:
+        return []
+    return [too_long_finding(a.name, lines[long] or a.field_lines.get("findings") or a.line)]
 
 
 def _pattern_problems(a: AgentDraft) -> list[Problem]:
@@ -227,14 +265,16 @@ def _pattern_problems(a: AgentDraft) -> list[Problem]:
 
 
 def _waves(agents: list[AgentDraft]) -> list[Problem]:
-    waves = sorted({a.wave for a in agents if "wave" not in a.broken and a.wave >= 1})
+    """One problem per gap in the wave numbers, naming the missing range. Work grows with the
+    number of agents, never with the wave numbers (those past ``MAX_WAVE`` are refused apart)."""
+    waves = sorted({a.wave for a in agents if "wave" not in a.broken and 1 <= a.wave <= MAX_WAVE})
     out: list[Problem] = []
-    for k in range(1, waves[-1] if waves else 1):
-        if k in waves:
+    for before, later in zip([0, *waves], waves, strict=False):
+        if later - before < 2:
             continue
-        later = next(w for w in waves if w > k)
         first = next(a for a in agents if a.wave == later and "wave" not in a.broken)
-        out.append(Problem("wave-gap", f"wave {later} has no wave {k} before it",
+        missing = f"wave {before + 1}" if later - before == 2 else f"waves {before + 1}–{later - 1}"
+        out.append(Problem("wave-gap", f"wave {later} has no {missing} before it",
                            "number the waves 1, 2, 3 … without gaps", first.name, "wave",
                            first.wave_line or first.line))
     return out
@@ -242,7 +282,12 @@ def _waves(agents: list[AgentDraft]) -> list[Problem]:
 
 def _after(agents: list[AgentDraft]) -> list[Problem]:
     out: list[Problem] = []
-    by_name = {a.name: a for a in agents if a.name}
+    by_name: dict[str, AgentDraft] = {}
+    for a in agents:
+        if a.name:
+            by_name.setdefault(a.name, a)
+    # Agents sharing a name (a problem of its own) share one node: the `after` entries of both
+    # count, so a cycle through either is reported too.
     kept: dict[str, tuple[str, ...]] = {}
     for a in agents:
         if a.name is None:
@@ -264,16 +309,27 @@ def _after(agents: list[AgentDraft]) -> list[Problem]:
                     "remove the dependency", a.name, "after", item.line))
             else:
                 ok.append(item.value)
-        kept[a.name] = tuple(ok)
+        kept[a.name] = (*kept.get(a.name, ()), *ok)
     graph = Plan(agents=tuple(
         Agent(name=n, territory=(), wave=by_name[n].wave, after=kept[n]) for n in kept
     ))
     cycle = gates.find_cycle(graph)
     if cycle:
-        first = by_name[cycle[0]]
         out.append(Problem("after-cycle", "`after` forms a cycle: " + " → ".join(cycle),
-                           "remove one of these `after` entries", first.name, "after", first.line))
+                           "remove one of these `after` entries", cycle[0], "after",
+                           _after_line(agents, cycle[0], cycle[1])))
     return out
+
+
+def _after_line(agents: list[AgentDraft], name: str, other: str) -> int | None:
+    """The line of the `after` entry of ``name`` that names ``other`` (a cycle's first step);
+    the agent's own line when the step comes from waves, not from `after`."""
+    for a in agents:
+        if a.name == name:
+            found = next((i.line for i in a.after if i.value == other and i.line), None)
+            if found:
+                return found
+    return next((a.line for a in agents if a.name == name), None)
 
 
 # --------------------------------------------------------------------------- pre-flight

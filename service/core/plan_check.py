@@ -9,6 +9,7 @@ looked for even when the plan has structural problems, among the agents that cou
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from .model import Agent, Overlap, Plan, PlanCheck, PlanWarning, Problem, RepoCo
 from .plan import MAX_PROBLEMS, NAME_RE, PatternLines, build_plan, pattern_lines, read_draft, sorted_problems
 from .plan_draft import AgentDraft, PlanDraft
 from .report_problems import (
+    Witness,
     empty_territory,
     internal_problem,
     overlap_counted,
@@ -26,7 +28,7 @@ from .report_problems import (
     too_complex_pair,
 )
 
-MAX_WITNESSES_SHOWN = 10
+MAX_WITNESSES_SHOWN = 3
 # Problems after which the plan is not looked at any further: its size alone is the problem.
 _STOPPING = frozenset({"no-plan", "body-too-large", "too-many-agents", "too-many-patterns", "plan-too-large",
                        "internal"})
@@ -140,7 +142,11 @@ def _source(agent: Agent, config: RepoConfig, excluded: str) -> str:
 
 def _overlaps(plan: Plan, config: RepoConfig, repo_paths: list[str], budget: patterns.Budget,
               lines: PatternLines) -> list[Problem]:
-    territories = {a.name: effective(a, config) for a in plan.agents}
+    # Compared in NFC: `résumé.md` written precomposed and decomposed are two byte strings, so two
+    # files to GitHub, but one name to a macOS checkout and to any reader; owned by two agents at
+    # once they are an overlap (DESIGN §2.3 / docs/design.md, "Unicode spellings").
+    territories = {a.name: tuple(unicodedata.normalize("NFC", e) for e in effective(a, config)) for a in plan.agents}
+    repo_paths = [unicodedata.normalize("NFC", p) for p in repo_paths]
     try:
         overlaps = patterns.find_overlaps(territories, gates.concurrent_pairs(plan), repo_paths, budget)
         # Only the first MAX_PROBLEMS overlaps by line are worded: naming every contested file of
@@ -166,48 +172,42 @@ def _worded(plan: Plan, o: Overlap, territories: dict[str, tuple[str, ...]], rep
     shown, more = _contested(ta, tb, repo_paths)
     if not shown:
         try:
-            shown = _shortest_witnesses(ta, tb, budget) or [_via(o.witnesses[0], o.pattern_a, o.pattern_b)]
+            shown = _shortest_witnesses(ta, tb, budget) or [Witness(o.witnesses[0], o.pattern_a, o.pattern_b)]
         except patterns.TooComplex as exc:
             raise exc.between(a.name, b.name) from None
         more = max(len(shown) - MAX_WITNESSES_SHOWN, 0)
     return overlap_problem(a, b, shown[:MAX_WITNESSES_SHOWN], more, line or None)
 
 
-def _contested(ta: Sequence[str], tb: Sequence[str], repo_paths: list[str]) -> tuple[list[str], int]:
+def _contested(ta: Sequence[str], tb: Sequence[str], repo_paths: list[str]) -> tuple[list[Witness], int]:
     """Every real file both territories hold (the Non-Overlapping File Test is about files),
     each with the patterns of both sides that reach it; at most ``MAX_WITNESSES_SHOWN`` shown."""
     if not repo_paths:
         return [], 0
     rx_a, rx_b = patterns.territory_regex(ta), patterns.territory_regex(tb)
     contested = [p for p in repo_paths if rx_a.fullmatch(p) and rx_b.fullmatch(p)]
-    shown = [_via(p, _first(ta, p), _first(tb, p)) for p in contested[:MAX_WITNESSES_SHOWN]]
+    shown = [Witness(p, _first(ta, p), _first(tb, p)) for p in contested[:MAX_WITNESSES_SHOWN]]
     return shown, len(contested) - len(shown)
 
 
-def _shortest_witnesses(ta: Sequence[str], tb: Sequence[str], budget: patterns.Budget) -> list[str]:
+def _shortest_witnesses(ta: Sequence[str], tb: Sequence[str], budget: patterns.Budget) -> list[Witness]:
     # Pairs with a literal side (a file or folder) name the contested files and cost little; two
     # wildcard patterns are represented by the one witness the overlap search already found.
     (pos_a, ex_a), (pos_b, ex_b) = patterns.split_territory(ta), patterns.split_territory(tb)
     excluded = tuple(dict.fromkeys(ex_a + ex_b))
-    shown: list[str] = []
+    shown: list[Witness] = []
     for pa in pos_a:
         for pb in pos_b:
             if not (_literal(pa) or _literal(pb)):
                 continue
             witness = budget.compare(pa, pb, excluded)
-            if witness is not None and (text := _via(witness, pa, pb)) not in shown:
-                shown.append(text)
+            if witness is not None and witness not in {w.path for w in shown}:
+                shown.append(Witness(witness, pa, pb))
     return shown
 
 
 def _literal(pattern: str) -> bool:
     return "*" not in pattern and "?" not in pattern
-
-
-def _via(path: str, pattern_a: str, pattern_b: str) -> str:
-    if pattern_a.lstrip("/") == path == pattern_b.lstrip("/"):
-        return path
-    return f"{path} (through `{pattern_a}` and `{pattern_b}`)"
 
 
 def _first(territory: Sequence[str], path: str) -> str:

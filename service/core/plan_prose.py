@@ -19,7 +19,7 @@ import difflib
 import re
 
 from .model import Problem
-from .plan_draft import AgentDraft, Item, PlanDraft
+from .plan_draft import MAX_FINDING_LENGTH, AgentDraft, Item, PlanDraft, bounded_wave
 from .plan_source import fences
 
 _HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -44,7 +44,12 @@ _LABEL_NAMES = {v: k for k, v in LABELS.items()}
 
 def has_agent_headings(lines: list[str]) -> bool:
     """True when some line outside code blocks is an ``Agent: NAME`` heading."""
-    return any(_agent_heading(line) is not None for _, line in _outside_fences(lines))
+    return first_agent_heading(lines) is not None
+
+
+def first_agent_heading(lines: list[str]) -> int | None:
+    """The 1-based line of the first ``Agent: NAME`` heading outside code blocks, or None."""
+    return next((n for n, line in _outside_fences(lines) if _agent_heading(line) is not None), None)
 
 
 def read_prose_plan(lines: list[str]) -> PlanDraft:
@@ -88,7 +93,9 @@ def read_prose_plan(lines: list[str]) -> PlanDraft:
                 last = (label, len(getattr(current, label)) - 1)
             continue
         if raw.startswith((" ", "\t")) and last is not None and last[0] == "findings":
-            current.findings[last[1]] += " " + raw.strip()
+            # Past the limit the finding is refused anyway: stop growing it (each `+=` copies it).
+            if len(current.findings[last[1]]) <= MAX_FINDING_LENGTH:
+                current.findings[last[1]] += " " + raw.strip()
             continue
         # any other paragraph ends the current list
         _near_miss(draft, current, text, number)
@@ -145,6 +152,7 @@ def _add(agent: AgentDraft, field: str, text: str, line: int) -> None:
     text = text.strip()
     if field == "findings":
         agent.findings.append(text)
+        agent.finding_lines.append(line)
         return
     tick = _BACKTICKS.match(text)
     value = tick.group(1).strip() if tick else text.split()[0].rstrip(",;")
@@ -171,8 +179,9 @@ def _start_agent(draft: PlanDraft, rest: str, line: int) -> AgentDraft:
                 "use `(wave N)` and `(after a, b)`", agent.name, None, line))
             continue
         if suffix["wave"] is not None:
-            if suffix["wave"].isdigit():
-                agent.wave, agent.wave_line = int(suffix["wave"]), line
+            # ASCII digits only: `str.isdigit` also accepts `²`, which `int` refuses.
+            if re.fullmatch(r"[0-9]+", suffix["wave"]):
+                agent.wave, agent.wave_line = bounded_wave(suffix["wave"]), line
             else:
                 agent.broken.add("wave")
                 draft.problems.append(Problem(

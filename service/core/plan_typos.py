@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from . import patterns
 from .model import Plan, PlanWarning
-from .report_problems import no_such_path
+from .report_problems import excludes_nothing, no_such_path
 
 # How close a written segment must be to a tracked one to be suggested (difflib's ratio).
 CLOSE_ENOUGH = 0.75
@@ -45,8 +45,9 @@ class TrackedTree:
 
 def typo_warnings(plan: Plan, tracked_paths: Sequence[str],
                   lines: Mapping[tuple[str, str, str], int] | None = None) -> list[PlanWarning]:
-    """One ``no-such-path`` warning per pattern (territory, ``!`` exclusion or DO-NOT-MODIFY)
-    that matches no tracked path, with a did-you-mean where one is close.
+    """One ``no-such-path`` warning per territory pattern that matches no tracked path, with a
+    did-you-mean where one is close; for a ``!`` exclusion or DO-NOT-MODIFY pattern only when a
+    tracked path is close (a typo there protects nothing; a path not there yet is fine).
 
     Args: ``plan`` a plan (invalid patterns are skipped: they are problems already);
     ``tracked_paths`` the base tree's files, repository-relative POSIX (empty: nothing is known,
@@ -63,9 +64,15 @@ def typo_warnings(plan: Plan, tracked_paths: Sequence[str],
                 pattern = entry[1:] if patterns.is_exclusion(entry) else entry
                 if patterns.pattern_problem(pattern) is None and not tree.any_match(pattern):
                     line = (lines or {}).get((a.name, field, entry)) or a.line
-                    guess = suggestion(pattern, tree)
-                    out.append(no_such_path(a.name, field, entry, line, _prefixed(entry, guess)))
+                    found = _warning(a.name, field, entry, line, _prefixed(entry, suggestion(pattern, tree)))
+                    out += [found] if found else []
     return out
+
+
+def _warning(agent: str, field: str, entry: str, line: int | None, guess: str | None) -> PlanWarning | None:
+    if field == "territory" and not patterns.is_exclusion(entry):
+        return no_such_path(agent, field, entry, line, guess)
+    return excludes_nothing(agent, field, entry, line, guess) if guess else None
 
 
 def _prefixed(entry: str, guess: str | None) -> str | None:

@@ -22,6 +22,7 @@ from .plan_draft import (
     AgentDraft,
     Item,
     PlanDraft,
+    bounded_wave,
     too_many_agents,
     too_many_values,
 )
@@ -149,6 +150,7 @@ class _Reader:
             self.problem("duplicate-key" if what.startswith("duplicate") else "wrong-type", what,
                          "keep one of them", agent=who, line=self.line(ln))
         for e in items:
+            agent.field_lines.setdefault(e.key, self.line(e.key_node))
             if e.key == "name":
                 continue
             if e.key == "wave":
@@ -157,7 +159,7 @@ class _Reader:
                     agent.broken.add("wave")
                     self.wrong_type(e, "`wave` must be a whole number ≥ 1", who)
                 else:
-                    agent.wave, agent.wave_line = value, self.line(e.value)
+                    agent.wave, agent.wave_line = bounded_wave(value), self.line(e.value)
             elif e.key == "branch":
                 text = yn.as_str(e.value)
                 if text is None or not text.strip():
@@ -165,23 +167,23 @@ class _Reader:
                     self.wrong_type(e, "`branch` must be a branch name", who)
                 else:
                     agent.branch, agent.branch_line = text.strip(), self.line(e.value)
-            elif e.key in ("territory", "do_not_modify", "after"):
-                values = self.read_list(e, who, optional=e.key != "territory")
-                if values is None:
-                    agent.broken.add(e.key)
-                else:
-                    setattr(agent, e.key, values)
-            elif e.key == "findings":
-                values = self.read_list(e, who, optional=True)
-                if values is None:
-                    agent.broken.add(e.key)
-                else:
-                    agent.findings = [v.value for v in values]
+            elif e.key in ("territory", "do_not_modify", "after", "findings"):
+                self.read_list_field(agent, e, who)
             else:
                 message, fix = yn.unknown_key_message(e.key, AGENT_KEYS)
                 self.problem("unknown-key", message, fix, agent=who, field=e.key,
                              line=self.line(e.key_node))
         return agent
+
+    def read_list_field(self, agent: AgentDraft, e: yn.Entry, who: str | None) -> None:
+        """One of the agent's list fields (findings as text with their lines, the others as items)."""
+        values = self.read_list(e, who, optional=e.key != "territory")
+        if values is None:
+            agent.broken.add(e.key)
+        elif e.key == "findings":
+            agent.findings, agent.finding_lines = [v.value for v in values], [v.line for v in values]
+        else:
+            setattr(agent, e.key, values)
 
     def read_list(self, e: yn.Entry, who: str | None, *, optional: bool) -> list[Item] | None:
         """The list's string items, or None when it cannot be read (reported)."""

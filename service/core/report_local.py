@@ -235,6 +235,16 @@ def not_a_fleet_worktree(start: str) -> str:
             "above it); pass --plan ISSUE.md and --agent NAME")
 
 
+def wrong_branch(path: str, agent: str, expected: str | None, checked_out: str | None, owner: str | None) -> str:
+    """``fleet.json`` names an agent whose branch is not the one checked out in the worktree
+    (the file was edited, or the branch switched): the guard refuses to judge."""
+    here = f"branch `{checked_out}` is checked out" if checked_out else "no branch is checked out (detached HEAD)"
+    meant = f" (the branch of agent `{owner}`)" if owner else ""
+    wanted = f"agent `{agent}` works on branch `{expected}`" if expected else f"the plan has no agent `{agent}`"
+    return (f"{path} does not match this worktree: {wanted}, but {here}{meant}; check out the agent's "
+            "branch, or run `wavegate worktrees` again to rewrite the worktree's state")
+
+
 def stale_snapshot(path: str) -> str:
     """The plan snapshot of a worktree does not match its recorded hash."""
     return (f"{path} was changed after `wavegate worktrees` wrote it; run `wavegate worktrees` again "

@@ -7,6 +7,7 @@ Fix texts hold no parentheses: problem lists show a fix as ``(fix: …)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from .model import Agent, Overlap, Plan, PlanWarning, Problem
 from .patterns import TooComplex
@@ -21,10 +22,37 @@ def internal_problem(kind: str) -> Problem:
                    "simplify the plan, and report this issue body to the maintainers")
 
 
-def overlap_problem(a: Agent, b: Agent, shown: Sequence[str], more: int, line: int | None) -> Problem:
+class Witness(NamedTuple):
+    """A path both territories hold, and the pattern of each side that reaches it."""
+
+    path: str
+    pattern_a: str
+    pattern_b: str
+
+
+def _witnesses(shown: Sequence[Witness], more: int) -> str:
+    """``a.py, b.py, c.py and 4 more (through `x` and `y`)``: the patterns are named once per pair
+    of patterns, not once per file; a path both sides name literally needs no `through`."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for w in shown:
+        groups.setdefault((w.pattern_a, w.pattern_b), []).append(w.path)
+    tail = f" and {more} more" if more > 0 else ""
+    if len(groups) == 1:
+        ((pa, pb), paths), = groups.items()
+        return ", ".join(paths) + tail + _through(pa, pb, paths)
+    return ", ".join(", ".join(paths) + _through(pa, pb, paths) for (pa, pb), paths in groups.items()) + tail
+
+
+def _through(pattern_a: str, pattern_b: str, paths: Sequence[str]) -> str:
+    if len(paths) == 1 and pattern_a.lstrip("/") == paths[0] == pattern_b.lstrip("/"):
+        return ""
+    return f" (through `{pattern_a}` and `{pattern_b}`)"
+
+
+def overlap_problem(a: Agent, b: Agent, shown: Sequence[Witness], more: int, line: int | None) -> Problem:
     """Two agents that may run at the same time share the files ``shown`` (``more`` not shown);
     located on the line of ``a``'s offending pattern."""
-    files = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    files = _witnesses(shown, more)
     waves = f"wave {a.wave}" if a.wave == b.wave else f"waves {a.wave} and {b.wave}"
     return Problem(
         "overlap",
@@ -97,10 +125,21 @@ def too_complex_exclusions(exc: TooComplex, agent: Agent, line: int | None) -> P
 
 
 def no_such_path(agent: str, field: str, entry: str, line: int | None, suggestion: str | None) -> PlanWarning:
-    """A pattern that matches no tracked file of the base tree, with a did-you-mean when a
-    tracked path is close. A warning only: agents may create new files."""
+    """A territory pattern that matches no tracked file of the base tree, with a did-you-mean when
+    a tracked path is close. A warning only: agents may create new files. (The field is shown
+    beside the warning, so the text does not repeat it.)"""
     guess = f"; did you mean `{suggestion}`?" if suggestion else ""
     fix = (f"write `{suggestion}`, or keep `{entry}` if `{agent}` is to create it" if suggestion
            else f"check the spelling, or keep `{entry}` if `{agent}` is to create it")
-    return PlanWarning("no-such-path", f"`{field}` pattern `{entry}` matches no file of the repository{guess}",
+    return PlanWarning("no-such-path", f"pattern `{entry}` matches no file of the repository{guess}",
                        fix, agent, field, line, suggestion, entry)
+
+
+def excludes_nothing(agent: str, field: str, entry: str, line: int | None, suggestion: str) -> PlanWarning:
+    """An exclusion (``!`` entry or DO-NOT-MODIFY pattern) that matches no tracked file while a
+    tracked path is close: most likely a typo that leaves the meant path unprotected. (One that
+    is merely not there yet is no warning: excluding a future path is fine.)"""
+    what = "excludes" if field == "territory" else "protects"
+    return PlanWarning("no-such-path",
+                       f"`{entry}` {what} no file of the repository; did you mean `{suggestion}`?",
+                       f"write `{suggestion}`", agent, field, line, suggestion, entry)

@@ -72,8 +72,38 @@ def _item(text: str) -> str:
 
 def _scope(me: Agent, config: RepoConfig) -> list[str]:
     excluded = (*me.exclusions, *config.protected)
+    removed = _removed(me, config)
+    kept = [p for p in patterns.split_territory(me.territory)[0] if p not in removed]
     return ["### Scope", "", SCOPE_HEAD, "",
-            *(f"- {_with_exceptions(p, excluded)}" for p in patterns.split_territory(me.territory)[0]), ""]
+            *(f"- {_with_exceptions(p, excluded)}" for p in kept), ""]
+
+
+def _removed(me: Agent, config: RepoConfig) -> dict[str, tuple[str, ...]]:
+    """The territory patterns of ``me`` that its exclusions, DO-NOT-MODIFY list and the protected
+    list remove entirely (they authorize nothing), each with what removes it. A comparison past
+    its limit counts as not removed: the pre-flight refuses such a plan anyway."""
+    excluded = dict.fromkeys((*me.exclusions, *config.protected))
+    entries = (*patterns.split_territory(me.territory)[0], *(f"!{e}" for e in excluded if e))
+    try:
+        return dict(patterns.empty_patterns(entries))
+    except patterns.TooComplex:
+        return {}
+
+
+def _reason(me: Agent, pattern: str, excluded: str, config: RepoConfig) -> str:
+    which = "" if excluded == pattern else f" ({code(excluded)})"
+    if f"!{excluded}" in me.territory:
+        return f"excluded in your territory{which}"
+    if excluded in me.do_not_modify:
+        return f"on your own DO-NOT-MODIFY list{which}"
+    return f"protected by the repository settings{which}"
+
+
+def _removed_lines(me: Agent, config: RepoConfig) -> list[str]:
+    """A territory pattern removed entirely authorizes nothing: it is listed here, with why."""
+    return [f"- {code(p)} — listed in your territory, but all of it is "
+            f"{join_names([_reason(me, p, e, config) for e in by])}"
+            for p, by in _removed(me, config).items()]
 
 
 def _with_exceptions(pattern: str, excluded: Sequence[str]) -> str:
@@ -87,9 +117,11 @@ def _constraints(plan: Plan, me: Agent, config: RepoConfig) -> list[str]:
     deps = gates.transitive_dependencies(plan)
     beside = [a for a in plan.agents if a.name != me.name and me.name not in deps[a.name]
               and a.name not in deps[me.name]]
-    forbidden = [f"- {code(p)} — your own DO-NOT-MODIFY list" for p in me.do_not_modify]
+    removed = _removed(me, config)
+    forbidden = _removed_lines(me, config)
+    forbidden += [f"- {code(p)} — your own DO-NOT-MODIFY list" for p in me.do_not_modify if p not in removed]
     forbidden += [f"- {text} — owned by {join_names(names)}" for text, names in _owned(beside, me, ()).items()]
-    forbidden += [f"- {code(p)} — protected by the repository settings" for p in config.protected]
+    forbidden += [f"- {code(p)} — protected by the repository settings" for p in config.protected if p not in removed]
     lines = ["### Constraints", "", "DO NOT MODIFY:", "",
              *(forbidden or ["- nothing beyond your scope: still change only the files of your scope"]), ""]
     others = [a for a in plan.agents if a.name != me.name and a not in beside]

@@ -59,8 +59,10 @@ def _verified(base: Proposal, shape: Layout, resolution: Resolution, repo: RepoF
     tracked = repo.tracked if repo else ()
     problems: tuple = ()
     agents: tuple[ProposedAgent, ...] = ()
+    # A reference to a file that does not exist is kept as written, never widened to its folder.
+    missing = frozenset(n.reference for n in resolution.notices if n.kind == "missing")
     for folders in FOLDERS:
-        agents = make_agents(shape.groups, config.protected, folders)
+        agents = make_agents(shape.groups, config.protected, folders, missing)
         block = report_synthesis.plan_block(agents, base.findings)
         checked = preflight(block, config, tracked)
         if isinstance(checked, Plan):

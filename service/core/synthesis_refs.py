@@ -2,9 +2,9 @@
 which references name tracked files, which do not (with a did-you-mean), and which files change
 together. Pure: the caller supplies the tracked files and the commits' file lists.
 
-A key is a territory pattern: a file path, a folder ending in ``/``, or a glob (kept as written
-when no repository is given). Keys are written so they mean the same whether or not a wildcard
-in a last segment also matches folders: globs are expanded to files when the repository is known.
+A key is a territory pattern: a file path, a folder ending in ``/``, or a glob, always kept as
+written (a glob is already a valid pattern; expanding it would widen it once its files are
+compacted into a folder).
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def resolve(findings: Sequence[Finding], repo: RepoFacts | None = None,
             protected: Sequence[str] = ()) -> Resolution:
     """Keys for every finding, checked against ``repo`` when given (``None``: taken as written).
 
-    A reference to a tracked file stays; to a folder becomes ``folder/``; a glob becomes the
-    tracked files it matches; a bare file name becomes the tracked files of that name. A
+    A reference to a tracked file stays; to a folder becomes ``folder/``; a glob stays as
+    written (a ``no-match`` notice when it matches no tracked file); a bare file name becomes the tracked files of that name. A
     reference that names nothing is kept with a ``missing`` notice naming the closest tracked
     paths (``difflib``). Invalid patterns and references to ``protected`` paths are left out
     with a notice.
@@ -105,12 +105,19 @@ def resolve(findings: Sequence[Finding], repo: RepoFacts | None = None,
     notices: list[Notice] = []
     for finding in findings:
         found: list[str] = []
-        for ref in finding.references:
+        for ref in _without_tails(finding.references):
             found += _resolve_one(finding.number, ref, index, protected, notices)
         keys[finding.number] = tuple(dict.fromkeys(found))
     all_keys = {k for ks in keys.values() for k in ks}
     cochange = cochanges(repo.commits, all_keys) if repo else {}
     return Resolution(keys, tuple(notices), cochange)
+
+
+def _without_tails(refs: Sequence[Reference]) -> list[Reference]:
+    """The references without those that are the tail of a longer one of the same finding
+    (``core/model.py`` written beside ``service/core/model.py``): prose repeats a path in part."""
+    paths = [r.path.rstrip("/") for r in refs]
+    return [r for r in refs if not any(p.endswith("/" + r.path.rstrip("/")) for p in paths)]
 
 
 def _resolve_one(number: int, ref: Reference, index: _Index | None, protected: Sequence[str],
@@ -127,22 +134,27 @@ def _resolve_one(number: int, ref: Reference, index: _Index | None, protected: S
 
 def _lookup(number: int, path: str, index: _Index, notices: list[Notice]) -> list[str]:
     if is_glob(path):
-        files = index.expand(path)
-        if not files:
+        if not index.expand(path):
             notices.append(Notice("no-match", number, path))
-        return files or [path]
+        return [path]
     bare = path.rstrip("/")
     if bare in index.files:
         return [bare]
     if index.is_folder(bare):
         return [bare + "/"]
-    if "/" not in bare and bare in index.by_name:
-        named = index.by_name[bare]
+    named = index.by_name.get(bare, []) if "/" not in bare else _ending_with(bare, index)
+    if named:
+        # A bare file name, or a path-looking fragment of a longer tracked path
+        # (`core/model.py` for `service/core/model.py`): never a path at the root.
         if len(named) > 1:
             notices.append(Notice("ambiguous", number, path, tuple(named)))
         return list(named)
     notices.append(Notice("missing", number, path, did_you_mean(bare, index)))
     return [path]
+
+
+def _ending_with(tail: str, index: _Index) -> list[str]:
+    return [p for p in index.by_name.get(tail.rsplit("/", 1)[-1], []) if p.endswith("/" + tail)]
 
 
 def did_you_mean(path: str, index: _Index) -> tuple[str, ...]:

@@ -54,6 +54,20 @@ def toplevel(cwd: Path | str) -> Path:
     return Path(text(cwd, "rev-parse", "--show-toplevel"))
 
 
+def current_branch(cwd: Path | str) -> str | None:
+    """The branch checked out in the working tree at ``cwd``, also while a rebase has detached
+    HEAD (git keeps the branch's name in ``rebase-merge/`` or ``rebase-apply/head-name``);
+    None on a detached HEAD outside a rebase."""
+    done = run(cwd, "symbolic-ref", "--quiet", "HEAD", check=False)
+    ref = done.stdout.decode("utf-8", "surrogateescape").strip() if done.returncode == 0 else ""
+    for folder in ("rebase-merge", "rebase-apply"):
+        if ref:
+            break
+        head_name = Path(text(cwd, "rev-parse", "--path-format=absolute", "--git-path", f"{folder}/head-name"))
+        ref = head_name.read_text(encoding="utf-8").strip() if head_name.is_file() else ""
+    return ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+
+
 def branch_exists(cwd: Path | str, branch: str) -> bool:
     return ok(cwd, "show-ref", "--verify", "--quiet", f"refs/heads/{branch}")
 

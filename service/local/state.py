@@ -13,9 +13,10 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..core.markers import plan_hash
+from ..core.markers import branch_name, plan_hash
 from ..core.model import Agent, Plan, RepoConfig
-from ..core.report_local import FLEET_DIR, not_a_fleet_worktree, stale_snapshot
+from ..core.report_local import FLEET_DIR, not_a_fleet_worktree, stale_snapshot, wrong_branch
+from . import git
 
 STATE_FILE = "fleet.json"
 PLAN_FILE = "plan.json"
@@ -91,4 +92,22 @@ def read(start: Path) -> FleetState:
         raise FleetStateError(f"{folder} cannot be read ({error}); run `wavegate worktrees` again") from None
     if plan_hash(plan) != state.get("plan_hash"):
         raise FleetStateError(stale_snapshot(str(folder / PLAN_FILE)))
+    _check_branch(found)
     return found
+
+
+def _check_branch(found: FleetState) -> None:
+    """The agent ``fleet.json`` names must be the one whose branch (the App's name for it:
+    ``branch_name``) is checked out here: a hand-edited agent or issue number is refused, since
+    the worktree's branch is not changed by editing a file. Raises ``FleetStateError``."""
+    try:
+        checked_out = git.current_branch(found.root)
+    except git.GitError as error:
+        raise FleetStateError(f"{found.root} is not a git checkout: {error}") from None
+    prefix = found.config.branch_prefix
+    agent = found.plan.agent(found.agent)
+    expected = branch_name(found.issue, agent, prefix) if agent else None
+    if checked_out is None or checked_out != expected:
+        owner = next((a.name for a in found.plan.agents if branch_name(found.issue, a, prefix) == checked_out), None)
+        raise FleetStateError(wrong_branch(str(found.root / FLEET_DIR / STATE_FILE), found.agent, expected,
+                                           checked_out, owner))

@@ -44,7 +44,6 @@ def test_dot_paths_in_checks():
         ("  - {name: x, territory: [/config/]}\n  - {name: y, territory: [/config/.secrets/]}",
          ["config/.secrets/key.pem"], ["config/.secrets/key.pem"]),
         ('  - {name: x, territory: ["config/**"]}\n  - {name: y, territory: ["config/*/.env"]}', [], [".env"]),
-        ("  - {name: x, territory: [.github/]}", [], [".github"]),
     ],
 )
 def test_preflight_variants_create_nothing(fragment, files, expect):
@@ -58,3 +57,21 @@ def test_preflight_variants_create_nothing(fragment, files, expect):
     assert "wavegate dashboard" in dash.body and "Problems" in dash.body
     for text in expect:
         assert text in dash.body
+
+
+def test_a_github_folder_territory_is_dispatched_without_the_protected_workflows():
+    # The protected list is subtracted from a territory, not refused: `x` gets `.github/` except
+    # `.github/workflows/`, which its prompt does not authorize and its check fails.
+    fake = dispatched(plan_body("agents:\n  - {name: x, territory: [.github/]}"), files=[".github/CODEOWNERS"])
+    pull = fake.pull_by_branch("wavegate/42/x")
+    scope, rest = pull.body.split("### Findings")
+    assert "- `.github/` except `.github/workflows/`\n" in scope
+    assert "- `.github/workflows/` — protected by the repository settings" in rest.split("DO NOT MODIFY:")[1]
+    sha = fake.push(pull.number, [cf(".github/workflows/x.yml", "added"), cf(".github/CODEOWNERS")])
+    check_pull(fake, REPO, pull.number, sha)
+    run = fake.latest(sha, TERRITORY_CHECK)
+    assert run.conclusion == "failure"
+    assert [a.path for a in fake.run_outputs[run.id][-1].annotations] == [".github/workflows/x.yml"]
+    ok = fake.push(pull.number, [cf(".github/CODEOWNERS")])
+    check_pull(fake, REPO, pull.number, ok)
+    assert fake.latest(ok, TERRITORY_CHECK).conclusion == "success"

@@ -208,7 +208,7 @@ def test_an_unclosed_dispatch_block_is_refused():
         ("agents:\n  - name: [api]\n    territory: [a/]", "wrong-type", "name", 3),
         ("agents:\n  - name: api\n    territory: [a/]\n    territory: [b/]", "duplicate-key", None, 5),
         ("agents:\n  - name: api\n    territory:", "empty-territory", "territory", 4),
-        ("agents:\n  - name: api\n    territory: []", "empty-territory", "territory", 3),
+        ("agents:\n  - name: api\n    territory: []", "empty-territory", "territory", 4),
         ("agents:\n  - name: api", "empty-territory", "territory", 3),
         ("agents: {api: {territory: [a/]}}", "wrong-type", "agents", 2),
         ("agents:\n  - api", "wrong-type", "agents", 3),
@@ -303,6 +303,42 @@ def test_meaning_problems(yaml_text, code, agent, line):
     got = problems(block(yaml_text))
     assert (code, agent, line) in [(p.code, p.agent, p.line) for p in got], got
     assert all(p.message and p.fix for p in got)
+
+
+@pytest.mark.parametrize(
+    "waves, expected",
+    [
+        ((1, 3), ["wave 3 has no wave 2 before it"]),
+        ((1, 5), ["wave 5 has no waves 2–4 before it"]),
+        ((2, 9), ["wave 2 has no wave 1 before it", "wave 9 has no waves 3–8 before it"]),
+        ((1, 100), ["wave 100 has no waves 2–99 before it"]),
+    ],
+)
+def test_missing_waves_are_one_problem_per_gap_with_its_range(waves, expected):
+    a, b = waves
+    got = problems(block(TWO.format(a=f", wave: {a}", b=f", wave: {b}")))
+    assert [p.message for p in got if p.code == "wave-gap"] == expected
+
+
+@pytest.mark.parametrize("wave", ["101", "1000000", "99999999999999999999", "0x7fffffffffffffff"])
+def test_a_wave_past_the_agent_limit_is_one_problem(wave):
+    got = problems(block(TWO.format(a=f", wave: {wave}", b="")))
+    assert [(p.code, p.agent, p.line) for p in got] == [("invalid-wave", "api", 3)]
+    assert "larger than 100" in got[0].message and wave not in got[0].message
+
+
+def test_a_cycle_is_reported_on_the_after_line():
+    body = block("agents:\n  - name: a\n    territory: [a/]\n    after:\n      - b\n"
+                 "  - name: b\n    territory: [b/]\n    after: [a]")
+    (cycle,) = [p for p in problems(body) if p.code == "after-cycle"]
+    assert (cycle.agent, cycle.line) == ("a", 6)
+
+
+def test_a_cycle_through_a_duplicated_name_is_reported_beside_the_duplicate():
+    body = block("agents:\n  - {name: a, territory: [a/], after: [b]}\n  - {name: b, territory: [b/], after: [a]}\n"
+                 "  - {name: a, territory: [c/]}")
+    got = {p.code for p in problems(body)}
+    assert {"duplicate-name", "after-cycle"} <= got
 
 
 def test_cycle_message_names_the_agents_in_order():
@@ -565,8 +601,15 @@ def test_yaml_and_prose_give_the_same_plan():
     assert meaning(y) == meaning(p)
 
 
-def test_a_dispatch_block_wins_over_headings():
+def test_a_dispatch_block_beside_agent_headings_is_two_plans():
     body = "## Agent: prose-one\nAuthorized files: a/\n\n" + block("agents: [{name: yaml-one, territory: [b/]}]")
+    (p,) = problems(body)
+    assert (p.code, p.line) == ("several-plans", 1)
+    assert "line 4" in p.message and p.fix
+
+
+def test_an_agent_heading_inside_a_code_block_is_not_a_second_plan():
+    body = "```md\n## Agent: example\n```\n" + block("agents: [{name: yaml-one, territory: [b/]}]")
     assert plan(body).names == ("yaml-one",)
 
 
@@ -817,3 +860,42 @@ def test_fix_texts_hold_no_parentheses_outside_code(body):
     assert isinstance(found, list) and found
     for p in found:
         assert "(" not in re.sub(r"`+[^`]*`+", "", p.fix), p
+
+
+# --------------------------------------------------------------------------- warnings and witnesses against a tree
+
+TREE = ["service/a.py", "service/b.py", "service/c.py", "service/d.py", "service/e.py", "scripts/x.sh"]
+
+
+def test_an_overlap_shows_three_witnesses_and_names_the_patterns_once():
+    body = block("agents:\n  - {name: perf, territory: ['**/*.py']}\n  - {name: api, territory: [service/]}")
+    (p,) = check_plan(body, repo_paths=TREE).problems
+    assert ("both territories contain service/a.py, service/b.py, service/c.py and 2 more "
+            "(through `**/*.py` and `service/`)") in p.message
+    assert p.message.count("through") == 1
+
+
+@pytest.mark.parametrize(
+    "entries, expected",
+    [
+        ("territory: [service/, '!scripts/vendored/']", []),
+        ("territory: [service/], do_not_modify: [nothere/]", []),
+        ("territory: [service/, '!scrips/']", ["`!scrips/` excludes no file of the repository; did you mean `!scripts/`?"]),
+        ("territory: [service/], do_not_modify: [scrips/x.sh]",
+         ["`scrips/x.sh` protects no file of the repository; did you mean `scripts/x.sh`?"]),
+        ("territory: [service/, servce/a.py]",
+         ["pattern `servce/a.py` matches no file of the repository; did you mean `service/a.py`?"]),
+    ],
+)
+def test_exclusions_matching_no_file_warn_only_about_a_likely_typo(entries, expected):
+    found = check_plan(block(f"agents:\n  - {{name: api, {entries}}}"), repo_paths=TREE)
+    assert [w.message for w in found.warnings] == expected
+    assert all("is to create it" not in w.fix for w in found.warnings if w.pattern != "servce/a.py")
+    assert all(f"`{w.field}` pattern" not in w.message for w in found.warnings)
+
+
+def test_two_unicode_spellings_of_one_path_owned_by_two_agents_overlap():
+    nfc, nfd = "docs/r\u00e9sum\u00e9.md", "docs/re\u0301sume\u0301.md"
+    body = block(f"agents:\n  - {{name: a, territory: ['{nfc}']}}\n  - {{name: b, territory: ['{nfd}']}}")
+    for tree in ([], [nfd]):
+        assert [p.code for p in check_plan(body, repo_paths=tree).problems] == ["overlap"]

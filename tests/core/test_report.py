@@ -653,6 +653,28 @@ def test_a_prompt_shows_exceptions_inside_the_scope_and_only_concurrent_agents_a
     assert "- `src/` except `src/gen/` and `src/vendor/` — owned by `src` (wave 1)" in gen
 
 
+@pytest.mark.parametrize(
+    "territory, dnm, expected",
+    [
+        ("[.github/workflows/, scripts/]", "[]",
+         "- `.github/workflows/` — listed in your territory, but all of it is protected by the repository settings"),
+        ("[.github/workflows/ci.yml, scripts/]", "[]", "- `.github/workflows/ci.yml` — listed in your territory, but "
+         "all of it is protected by the repository settings (`.github/workflows/`)"),
+        ("[docs/, scripts/]", "[docs/]", "- `docs/` — listed in your territory, but all of it is on your own "
+         "DO-NOT-MODIFY list"),
+        ("[docs/a.md, scripts/, '!docs/']", "[]",
+         "- `docs/a.md` — listed in your territory, but all of it is excluded in your territory (`docs/`)"),
+    ],
+)
+def test_a_pattern_removed_entirely_is_not_authorized_but_forbidden_with_its_reason(territory, dnm, expected):
+    plan = _plan(f"agents:\n  - {{name: ci, territory: {territory}, do_not_modify: {dnm}}}")
+    body = report.dispatch_prompt(plan, "ci", 3, "h", RepoConfig(protected=(".github/workflows/",)))
+    scope, rest = body.split("### Findings")
+    assert "- `scripts/`\n" in scope and expected.split(" — ")[0] not in scope
+    assert expected in rest.split("DO NOT MODIFY:")[1]
+    assert rest.count(expected.split(" — ")[0] + " — ") == 1
+
+
 def test_dispatch_prompt_unknown_agent():
     with pytest.raises(KeyError):
         report.dispatch_prompt(REFERENCE, "nobody", 12, HASH)

@@ -225,7 +225,7 @@ def test_references_are_resolved_against_the_checkout():
     assert keys[1] == ("src/api/auht.py",)
     assert keys[2] == ("lib/auth.py", "src/api/auth.py")
     assert keys[3] == ("src/db/",)
-    assert keys[4] == ("src/api/auth.py", "src/api/users.py")
+    assert keys[4] == ("src/api/*.py",)  # a glob is kept as written
     text = report_synthesis.proposal_text(proposal)
     assert "`src/api/auht.py` is not a tracked file; kept (the agent may create it); did you mean `src/api/auth.py`, `src/api/users.py` and `lib/auth.py`?" in text
 
@@ -342,3 +342,59 @@ def test_golden(name):
 
 def test_every_synthesis_golden_file_has_a_case():
     assert {p.stem for p in GOLDEN.glob("synthesis-*.md")} == set(GOLDEN_CASES)
+
+
+# --------------------------------------------------------------------------- names and territories a new user checks
+
+NEW_USER_FILES = ("broker/api/auth.py", "broker/api/users.py", "broker/main.py", "service/a.py", "service/sub/b.py",
+                  "service/core/model.py", "docs/r.md", "tests/test_x.py")
+
+
+@pytest.mark.parametrize(
+    "categories, expected",
+    [
+        (("Documentation", "Testing"), "documentation"),
+        (("Error handling", "Observability"), "error-obs"),
+        (("Internationalisation", "Reliability"), "internationalisation-rel"),
+        (("Supercalifragilistic expialidocious words everywhere and more",), "supercalifragilistic-expialidocious"),
+    ],
+)
+def test_names_never_cut_a_word(categories, expected):
+    text = "".join(f"## {c}\n- P0: fix (`broker/main.py`)\n" for c in categories)
+    (proposed,) = [a for a in propose(text).agents if not a.tests]
+    assert proposed.name == expected
+
+
+def test_a_docs_finding_under_a_testing_heading_does_not_make_testing_own_docs():
+    text = "## Testing\n- P0: document the test layout in `docs/r.md`\n- P0: flaky `tests/test_x.py`\n"
+    proposal = propose(text, repo=RepoFacts(NEW_USER_FILES))
+    testing = agent(proposal, "testing")
+    assert testing.territory == ("tests/test_x.py",) or testing.territory == ("tests/",)
+    assert all("docs" not in p for p in testing.territory)
+    assert [a.name for a in proposal.agents if "docs/" in a.territory or "docs/r.md" in a.territory] != ["testing"]
+
+
+@pytest.mark.parametrize("repo", [None, RepoFacts(NEW_USER_FILES)], ids=["as-written", "checkout"])
+def test_references_are_not_widened_past_what_the_agent_holds(repo):
+    text = ("## Security\n- P0: token check (`broker/api/auth.py:46-51`)\n- P0: `service/*.py` cleanup\n"
+            "- P0: missing `nothere/x.py`\n## Errors\n- P0: `broker/api/users.py` raise\n")
+    territory = {p for a in propose(text, repo=repo).agents for p in a.territory}
+    assert {"service/*.py", "broker/api/auth.py", "broker/api/users.py"} <= territory
+    assert not territory & {"broker/", "service/", "broker/api/"}
+    if repo is not None:  # only a checkout tells that `nothere/x.py` does not exist
+        assert "nothere/x.py" in territory and "nothere/" not in territory
+
+
+def test_a_path_fragment_in_prose_is_not_a_root_path():
+    text = "- P0: fix the model docs (service/core/model.py) and core/model.py typo\n"
+    for repo in (None, RepoFacts(NEW_USER_FILES)):
+        keys = resolve(propose(text, repo=repo).findings, repo).keys
+        assert keys[1] == ("service/core/model.py",)
+    keys = resolve(propose("- P0: `core/model.py` typo\n").findings, RepoFacts(NEW_USER_FILES)).keys
+    assert keys[1] == ("service/core/model.py",)
+
+
+def test_files_sharing_a_folder_only_they_hold_become_the_deepest_such_folder():
+    text = "## Security\n- P0: `service/a.py` and `service/sub/b.py`\n"
+    (security,) = propose(text, repo=RepoFacts(NEW_USER_FILES)).agents
+    assert security.territory == ("service/",)

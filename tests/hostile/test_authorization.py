@@ -1,8 +1,9 @@
 """Authorization on real processes (emulator, gunicorn, an RQ worker; Redis db 14): a dispatch
 label added by a triage user, commands from non-writers, a PR whose head branch looks like an
-agent's but is not one, and a plan granting territory under ``.github/workflows/``. Each is
-refused with a clear message, and the App makes no write beyond that message (the emulator's
-request log is checked)."""
+agent's but is not one: each is refused with a clear message, and the App makes no write beyond
+that message (the emulator's request log is checked). A plan granting territory under
+``.github/workflows/`` is dispatched without it: the prompt does not authorize it and a PR
+touching a workflow fails the territory check."""
 
 import shutil
 import tempfile
@@ -138,12 +139,29 @@ def test_a_pr_from_a_look_alike_branch_is_no_agent(stack, dispatched):
     assert "api" in (run.output.title + (run.output.summary or ""))
 
 
-def test_a_plan_granting_workflows_is_refused_and_creates_nothing(stack):
+def test_a_plan_granting_workflows_gives_no_workflows_territory(stack):
+    # The protected list is subtracted from a territory: `ci` is dispatched with `scripts/` only.
+    # What matters is that it gets no `.github/workflows/` territory: its prompt does not authorize
+    # it, and its PR touching a workflow fails the territory check.
     coordinator = stack.user("coordinator", REPO, "admin").get_repo(REPO)
     issue = coordinator.create_issue("Workflows plan", body=WORKFLOWS_PLAN)
     issue.add_to_labels("dispatch")
-    board = wait_until(lambda: next((b for b in comments(coordinator, issue.number)
-                                     if "<!-- wavegate dashboard -->" in b and "pre-flight failed" in b.lower()), None),
-                       30, "the pre-flight problems on the dashboard")
-    assert ".github/workflows/" in board
-    assert not [r for r in coordinator.get_git_matching_refs(f"heads/wavegate/{issue.number}/")]
+    branch = f"wavegate/{issue.number}/ci"
+    pr = wait_until(lambda: next((p for p in coordinator.get_pulls(state="open") if p.head.ref == branch), None),
+                    60, "the ci agent's PR")
+    scope, rest = pr.body.split("### Findings")
+    assert "- `scripts/`" in scope and ".github/workflows/" not in scope
+    assert "- `.github/workflows/` — listed in your territory, but all of it is protected" in rest
+    workflow = ".github/workflows/ci.yml"
+    coordinator.update_file(workflow, "edit a workflow", "on: [pull_request]\n",
+                            coordinator.get_contents(workflow, ref=branch).sha, branch=branch)
+
+    def verdict():
+        head = coordinator.get_pull(pr.number).head.sha
+        runs = [r for r in coordinator.get_commit(head).get_check_runs()
+                if r.name == "wavegate/territory" and r.conclusion and head != pr.head.sha]
+        return runs[-1] if runs else None
+
+    run = wait_until(verdict, 60, "the territory verdict on the workflow edit")
+    assert run.conclusion == "failure"
+    assert workflow in (run.output.title + (run.output.summary or "") + (run.output.text or ""))

@@ -1,10 +1,14 @@
 """The plan parser under generated hostile bodies (see ``bodies.py``): a few hundred examples
 here; ``make reliability`` runs ≥ 10,000 (tests/reliability/test_hostile_bulk.py)."""
 
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from .bodies import MAX_EXAMPLES, bodies, bomb, check_body, deep, fence, huge_list
+from service.core.plan import check_plan
+
+from .bodies import LIMIT, MAX_EXAMPLES, bodies, bomb, check_body, deep, fence, huge_list
 
 
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
@@ -49,3 +53,66 @@ def test_yaml_problem_lines_follow_githubs_line_breaks():
     body = "x\nPlan:\n\n```yaml dispatch\nagents:\n  - name: #c\n    territory: ['']\n    \x85p\tp}\x85\x85\n```\nz"
     result = check_body(body)
     assert isinstance(result, list)
+
+
+# --------------------------------------------------------------------------- numbers and sizes a plan controls
+# Each number or size written in a plan is bounded before any work proportional to it: the parser
+# and the whole pre-flight (``check_plan``, what `wavegate check` and the App run) stay fast and
+# give a few located problems.
+
+
+def _checked(body: str) -> list:
+    result = check_body(body)
+    assert isinstance(result, list)
+    started = time.perf_counter()
+    found = check_plan(body)
+    assert time.perf_counter() - started < LIMIT
+    assert not found.passed and all(p.code != "internal" for p in found.problems)
+    return result
+
+
+@pytest.mark.parametrize("wave", ["99999999999999999999", "1000000", "9" * 5000, "101"])
+def test_a_huge_wave_is_one_problem(wave):
+    got = _checked(fence(f"agents:\n  - {{name: a, territory: [a/], wave: {wave}}}\n  - {{name: b, territory: [b/]}}"))
+    assert [p.code for p in got] in (["invalid-wave"], ["wrong-type"])
+
+
+@pytest.mark.parametrize("wave", ["99999999999999999999", "9" * 5000, "²"])
+def test_a_huge_or_odd_prose_wave_is_one_problem(wave):
+    got = _checked(f"## Agent: a (wave {wave})\nAuthorized files: a/\n\n## Agent: b\nAuthorized files: b/\n")
+    assert [p.code for p in got] in (["invalid-wave"], ["wrong-type"])
+
+
+def test_gaps_between_many_waves_are_one_problem_each():
+    agents = "".join(f"  - {{name: a{i}, territory: [d{i}/], wave: {i * 2 + 1}}}\n" for i in range(50))
+    got = _checked(fence("agents:\n" + agents))
+    assert [p.code for p in got] == ["wave-gap"] * 49
+
+
+def test_a_huge_finding_is_refused():
+    got = _checked(fence("agents:\n  - name: a\n    territory: [a/]\n    findings: ['" + "x" * 200_000 + "']"))
+    assert [(p.code, p.line) for p in got] == [("finding-too-long", 7)]
+
+
+def test_a_prose_finding_of_many_continuation_lines_is_refused_fast():
+    body = "## Agent: a\nAuthorized files: a/\nFindings to fix:\n- start\n" + "  more\n" * 36_000
+    got = _checked(body)
+    assert [(p.code, p.line) for p in got] == [("finding-too-long", 4)]
+
+
+def test_many_findings_stay_fast():
+    items = "".join(f"      - f{i}\n" for i in range(9_000))
+    result = check_body(fence("agents:\n  - name: a\n    territory: [a/]\n    findings:\n" + items))
+    assert len(result.agents[0].findings) == 9_000
+
+
+def test_a_huge_after_list_stays_fast():
+    names = ", ".join(["b"] * 9_000)
+    got = _checked(fence(f"agents:\n  - {{name: a, territory: [a/], after: [{names}]}}\n  - {{name: b, territory: [b/], after: [a]}}"))
+    assert "after-cycle" in [p.code for p in got]
+
+
+def test_a_huge_prose_after_list_stays_fast():
+    names = ", ".join(f"x{i}" for i in range(20_000))
+    got = _checked(f"## Agent: a (after {names})\nAuthorized files: a/\n")
+    assert {p.code for p in got} == {"after-unknown", "too-many-problems"}

@@ -4,6 +4,7 @@ merges refusing crossing and waiting branches, and removal with and without ``--
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from service.core import markers, report
@@ -57,6 +58,31 @@ def test_the_commit_hook_refuses_protected_and_forbidden_paths(fleet: Fleet):
     refused = git(tree, "commit", "-q", "-m", "Touch CI", check=False)
     assert refused.returncode == 1
     assert ".github/workflows/ci.yml: protected by the repository settings" in refused.stderr
+
+
+def test_a_hand_edited_agent_in_the_fleet_state_is_refused(fleet: Fleet):
+    tree = fleet.worktree("api")
+    state = tree / ".wavegate" / "fleet.json"
+    record = json.loads(state.read_text())
+    state.write_text(json.dumps({**record, "agent": "docs"}))
+    fleet.write("api", "docs/guide.md", "# Guide\n\n## Installing\n")
+    git(tree, "add", "-A")
+    refused = git(tree, "commit", "-q", "-m", "Cross into docs as docs", check=False)
+    assert refused.returncode == 1
+    assert "agent `docs` works on branch `wavegate/7/docs`, but branch `wavegate/7/api` is checked out " \
+           "(the branch of agent `api`)" in refused.stderr
+    state.write_text(json.dumps({**record, "issue": 8}))
+    refused = git(tree, "commit", "-q", "-m", "Cross into docs under another issue", check=False)
+    assert refused.returncode == 1 and "works on branch `wavegate/8/api`" in refused.stderr
+
+
+def test_a_worktree_switched_to_another_agents_branch_is_refused(fleet: Fleet):
+    tree = fleet.worktree("api")
+    git(tree, "checkout", "-q", "-b", "wavegate/7/other")
+    fleet.write("api", "src/api/auth.py", "def authenticate(request):\n    return False\n")
+    git(tree, "add", "-A")
+    refused = git(tree, "commit", "-q", "-m", "Own change on a stray branch", check=False)
+    assert refused.returncode == 1 and "branch `wavegate/7/other` is checked out" in refused.stderr
 
 
 def test_unowned_paths_pass_with_a_notice_when_the_plan_is_not_strict(fleet: Fleet):
