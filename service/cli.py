@@ -38,7 +38,7 @@ def _read(path: Path, what: str) -> str:
     # standard input is read as bytes for the same reason.
     try:
         if str(path) == "-":
-            return click.get_binary_stream("stdin").read().decode("utf-8")
+            return sys.stdin.buffer.read().decode("utf-8")
         with path.open(encoding="utf-8", newline="") as handle:
             return handle.read()
     except (OSError, UnicodeDecodeError) as error:

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # imported lazily at run time: the guard starts on every commit
+    from .core.report_local import HookOutcome
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -96,15 +100,17 @@ def worktrees(issue: Path, wave: int | None, into: Path | None, remove: bool, fo
 
     fleet = _fleet(issue, repo, into, number, config_file, base)
     agents = _wave_agents(fleet, wave, default_open=not remove)
+    hooks: list[HookOutcome] = []
     try:
         if remove:
-            outcomes, hooks = local.remove(fleet, agents, force), []
+            outcomes = local.remove(fleet, agents, force)
         else:
             outcomes, hooks = local.create(fleet, agents)
     except GitError as error:
         raise click.ClickException(str(error)) from None
     click.echo(worktrees_text(outcomes, hooks, fleet.base, local.guard_command()), nl=False)
-    sys.exit(1 if any(o.refused for o in (*outcomes, *hooks)) else 0)
+    refused = [o.refused for o in outcomes] + [h.refused for h in hooks]
+    sys.exit(1 if any(refused) else 0)
 
 
 def _target(plan_file: Path | None, agent: str | None, config_file: Path | None):

@@ -38,7 +38,7 @@ class SetupToken:
 
     def matches(self, given: str | None) -> bool:
         """True when ``given`` is the token (constant-time; False for None or empty)."""
-        return bool(given) and hmac.compare_digest(given.encode(), self.value.encode())
+        return bool(given) and hmac.compare_digest((given or "").encode(), self.value.encode())
 
     def sign_state(self) -> str:
         """A fresh manifest-flow ``state``: ``<nonce>.<HMAC-SHA256(token, nonce)>``."""

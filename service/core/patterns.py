@@ -25,6 +25,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 import interegular
 from interegular.fsm import FSM, Alphabet
@@ -312,11 +313,12 @@ def _representative(symbols: Iterable[object], alphabet: Alphabet) -> str:
     return chr(code)
 
 
-def _step(fsms: tuple[FSM, ...], negated: int, new_to_old: list, state: tuple, key: object) -> tuple | None:
+def _step(fsms: tuple[FSM, ...], negated: int, new_to_old: Sequence[Mapping[Any, Any]], state: tuple,
+          key: object) -> tuple | None:
     """The product state after one transition class, or None when a required automaton has no
     such transition. The last ``negated`` automata are exclusions: one without the transition is
     left for good (``None``), which is what an exclusion wants."""
-    nxt = []
+    nxt: list[Any] = []
     required = len(fsms) - negated
     for i, f in enumerate(fsms):
         current = state[i]
@@ -393,7 +395,7 @@ def shortest_common_path(pattern_a: str, pattern_b: str, excluded: tuple[str, ..
     pair = (_fsm(to_regex(pattern_a)), _fsm(to_regex(pattern_b)))
     negated = tuple(_fsm(to_regex(e)) for e in excluded)
     spent = 0
-    witness = None
+    witness: str | None = None
     try:
         for shape in (_VALID_PATH, *_PLAUSIBLE_PATHS):
             found, explored = _shortest_common((*pair, _fsm(shape), *negated), len(negated))
@@ -404,7 +406,7 @@ def shortest_common_path(pattern_a: str, pattern_b: str, excluded: tuple[str, ..
                 # A stem (`a.py` for `.py`) is worth one character; a pattern that names a
                 # dot-file or dot-folder keeps it (`.env`, not `.env/a`).
                 witness = found
-            if _plausible(witness):
+            if witness is not None and _plausible(witness):
                 break
     except PatternError:
         raise TooComplex("the patterns are too complex to compare", (pattern_a, pattern_b)) from None

@@ -90,12 +90,12 @@ def suggestion(pattern: str, tree: TrackedTree) -> str | None:
     trail = "/" if body.endswith("/") else ""
     segments = body.rstrip("/").split("/")
     folder, fixed = "", []
-    for i, seg in enumerate(segments):
-        if "*" in seg or "?" in seg:
+    for i, name in enumerate(segments):
+        if "*" in name or "?" in name:
             fixed += segments[i:]
             break
         entries = tree.children.get(folder, set())
-        seg = seg if seg in entries else _closest(seg, entries)
+        seg = name if name in entries else _closest(name, entries)
         if seg is None:
             return None
         fixed.append(seg)

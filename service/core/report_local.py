@@ -88,7 +88,8 @@ class MergeStep:
     ``action``: ``merged``, ``already-merged``, ``missing`` (no branch), ``waiting``
     (``waiting_on`` = dependencies not merged into the base), ``crossing`` (``verdict`` says
     which paths), ``conflict`` (``files`` = the conflicting paths; the merge was aborted and the
-    run stopped) or ``not-tried`` (after a conflict).
+    run stopped), ``failed`` (git refused before merging anything: ``detail`` says why) or
+    ``not-tried`` (after a conflict or a failure).
     """
 
     agent: str
@@ -97,6 +98,7 @@ class MergeStep:
     waiting_on: tuple[str, ...] = ()
     verdict: TerritoryVerdict | None = None
     files: tuple[str, ...] = ()
+    detail: str = ""
 
     @property
     def refused(self) -> bool:

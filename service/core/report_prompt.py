@@ -8,7 +8,7 @@ also covers this agent's scope says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from . import gates, patterns
 from .markers import branch_name, pr_marker
@@ -120,7 +120,7 @@ def _constraints(plan: Plan, me: Agent, config: RepoConfig) -> list[str]:
     removed = _removed(me, config)
     forbidden = _removed_lines(me, config)
     forbidden += [f"- {code(p)} — your own DO-NOT-MODIFY list" for p in me.do_not_modify if p not in removed]
-    forbidden += [f"- {text} — owned by {join_names(names)}" for text, names in _owned(beside, me, ()).items()]
+    forbidden += [f"- {text} — owned by {join_names(names)}" for text, names in _owned(beside, me, {}).items()]
     forbidden += [f"- {code(p)} — protected by the repository settings" for p in config.protected if p not in removed]
     lines = ["### Constraints", "", "DO NOT MODIFY:", "",
              *(forbidden or ["- nothing beyond your scope: still change only the files of your scope"]), ""]
@@ -131,7 +131,7 @@ def _constraints(plan: Plan, me: Agent, config: RepoConfig) -> list[str]:
     return lines
 
 
-def _owned(agents: Sequence[Agent], me: Agent, deps: dict[str, frozenset[str]]) -> dict[str, list[str]]:
+def _owned(agents: Sequence[Agent], me: Agent, deps: Mapping[str, frozenset[str]]) -> dict[str, list[str]]:
     """Each pattern of ``agents`` (with its exceptions) → who holds it, ``owned by`` style when
     ``deps`` is empty, else with "before you" / "after you" and a note when it covers ``me``'s
     scope. Patterns ``me`` holds verbatim are left out (the agents run one after the other)."""

@@ -141,7 +141,7 @@ def territories(groups: Sequence[tuple[str, Group]], protected: Sequence[str],
         return {name: tuple(sorted(set(g.keys))) for name, g in groups}
     per_wave = folders == "own-wave"
     owners = _owners(groups, per_wave)
-    wave_globs = defaultdict(list)
+    wave_globs: defaultdict[int, list[tuple[str, str]]] = defaultdict(list)
     for name, g in groups:
         wave_globs[g.wave] += [(name, k) for k in g.keys if is_glob(k)]
 
