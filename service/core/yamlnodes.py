@@ -125,38 +125,57 @@ def compose(text: str, *, max_values: int | None = None,
 def _screen(events, max_values: int | None, list_limits: Mapping[str, int]) -> None:
     """Refuse aliases, foreign tags, deep nesting and the limits of ``compose`` from the event
     stream alone (one pass, nothing built; it stops at the first refusal)."""
-    depth = 0
-    values = 0
-    root_is_map = False
-    expect_key = True  # at depth 1 of the root mapping: is the next value a key?
-    key: str | None = None
-    limit: int | None = None  # items allowed in the root-level list being read (depth 2)
-    items = 0
+    screen = _Screen(max_values, list_limits)
     for event in events:
         _refuse(event)
         if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
-            values += 1
-            if max_values is not None and values > max_values:
-                raise OverLimit(None, max_values, event.start_mark.line)
-            if depth == 2 and limit is not None:
-                items += 1
-                if items > limit:
-                    raise OverLimit(key, limit, event.start_mark.line)
-            elif depth == 1 and root_is_map:
-                if expect_key:
-                    key = event.value if isinstance(event, yaml.ScalarEvent) else None
-                elif isinstance(event, yaml.SequenceStartEvent) and key is not None and key in list_limits:
-                    limit, items = list_limits[key], 0
-                expect_key = not expect_key
-            if isinstance(event, yaml.CollectionStartEvent):
-                root_is_map = root_is_map or (depth == 0 and isinstance(event, yaml.MappingStartEvent))
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise _too_deep(event.start_mark.line)
+            screen.value(event)
         elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-            if depth == 1:
-                limit = None
+            screen.close()
+
+
+class _Screen:
+    """The running counts of ``_screen``: nesting depth, values read, and the items of the
+    root-level list being read against its limit."""
+
+    def __init__(self, max_values: int | None, list_limits: Mapping[str, int]) -> None:
+        self.max_values, self.list_limits = max_values, list_limits
+        self.depth = self.values = self.items = 0
+        self.root_is_map = False
+        self.expect_key = True  # at depth 1 of the root mapping: is the next value a key?
+        self.key: str | None = None
+        self.limit: int | None = None  # items allowed in the root-level list being read (depth 2)
+
+    def value(self, event) -> None:
+        self.values += 1
+        if self.max_values is not None and self.values > self.max_values:
+            raise OverLimit(None, self.max_values, event.start_mark.line)
+        if self.depth == 2 and self.limit is not None:
+            self.items += 1
+            if self.items > self.limit:
+                raise OverLimit(self.key, self.limit, event.start_mark.line)
+        elif self.depth == 1 and self.root_is_map:
+            self._root_entry(event)
+        if isinstance(event, yaml.CollectionStartEvent):
+            self._open(event)
+
+    def _root_entry(self, event) -> None:
+        if self.expect_key:
+            self.key = event.value if isinstance(event, yaml.ScalarEvent) else None
+        elif isinstance(event, yaml.SequenceStartEvent) and self.key is not None and self.key in self.list_limits:
+            self.limit, self.items = self.list_limits[self.key], 0
+        self.expect_key = not self.expect_key
+
+    def _open(self, event) -> None:
+        self.root_is_map = self.root_is_map or (self.depth == 0 and isinstance(event, yaml.MappingStartEvent))
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _too_deep(event.start_mark.line)
+
+    def close(self) -> None:
+        self.depth -= 1
+        if self.depth == 1:
+            self.limit = None
 
 
 def _refuse(event) -> None:
