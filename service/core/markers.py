@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Agent, Plan
+from .model import Agent, AgentPR, GateDecision, Plan
 
 DASHBOARD_MARKER = "<!-- wavegate dashboard -->"
 
@@ -138,3 +138,68 @@ def merge_group_pr(head_ref: str | None) -> int | None:
         return None
     number = int(match["number"])
     return number if number > 0 else None
+
+
+# Hidden dashboard state and PR markers the use cases write and read back.
+_GATES_MARKER = re.compile(r"<!-- wavegate-gates (?P<json>\{.*?\}) -->")
+# What the dashboard remembers for level-triggered side effects: agent digests (to name the agents
+# an amendment changed), the base head each PR's branch was last updated to (so update-branch is
+# tried at most once per PR and base head, never in a loop) and which one-off comments exist.
+_MEMO_MARKER = re.compile(r"<!-- wavegate-memo (?P<json>\{.*?\}) -->")
+PR_MARKER_LINE = re.compile(r"<!--\s*wavegate\s+issue=[^>]*?-->")
+SCOPE_SECTION = re.compile(r"^##\s+Scope expansions\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def gate_signature(prs: dict[str, AgentPR], decisions: dict[str, GateDecision]) -> dict[str, str]:
+    """Agent → ``"<PR state>/<gate state>"``: what the dashboard last showed, so a PR event can
+    tell cheaply whether the rest of its plan needs re-evaluating."""
+    return {name: f"{prs[name].state.value if name in prs else 'missing'}/{d.state.value}"
+            for name, d in sorted(decisions.items())}
+
+
+def recorded_signature(body: str | None) -> dict[str, str] | None:
+    """The gate signature the dashboard ``body`` carries, or None."""
+    match = _GATES_MARKER.search(body or "")
+    if match is None:
+        return None
+    try:
+        value = json.loads(match["json"])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def hidden_json(value: dict[str, Any]) -> str:
+    # "--" would end the HTML comment early; a JSON escape keeps the value intact.
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).replace("--", "-\\u002d")
+
+
+def recorded_memo(body: str | None) -> dict[str, Any]:
+    """The memo (``agents``, ``updated``, ``commented``) the dashboard ``body`` carries, or {}."""
+    match = _MEMO_MARKER.search(body or "")
+    if match is None:
+        return {}
+    try:
+        value = json.loads(match["json"])
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+def gates_marker(signature: Mapping[str, str]) -> str:
+    """The dashboard's hidden gate signature line (``gate_signature``)."""
+    return f"<!-- wavegate-gates {hidden_json(dict(signature))} -->\n"
+
+
+def memo_marker(memo: Mapping[str, Any]) -> str:
+    """The dashboard's hidden memo line (``recorded_memo`` reads it back)."""
+    return f"<!-- wavegate-memo {hidden_json(dict(memo))} -->\n"
+
+
+def unlock_marker(issue: int, agent: str) -> str:
+    """Marks the one unlock comment on an agent's PR."""
+    return f"<!-- wavegate-unlocked issue={issue} agent={agent} -->"
+
+
+def removed_marker(issue: int, agent: str) -> str:
+    """Marks the one comment on the PR of an agent removed from the plan."""
+    return f"<!-- wavegate-removed issue={issue} agent={agent} -->"

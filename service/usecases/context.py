@@ -6,13 +6,13 @@ tell (skips, cancel, dispatch time, amendments, PR numbers as a shortcut)."""
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import config as core_config
 from ..core import markers
 from ..core import plan as core_plan
+from ..core.expansions import body_expansions, expansion_items
 from ..core.model import EXEMPT_FILE, AgentPR, ChangeSet, Plan, Problem, PrState, RepoConfig
 from ..errors import NotFound
 from ..gh import GitHubPort
@@ -217,35 +217,6 @@ def active_plans(gh: GitHubPort, repo: str, cfg: RepoConfig) -> list[PlanContext
 
 
 # --------------------------------------------------------------------------- scope expansions
-
-_SCOPE_HEADING = re.compile(r"^##\s+Scope expansions\s*$", re.IGNORECASE | re.MULTILINE)
-_SECTION_END = re.compile(r"^#{1,2}\s|<!--\s*wavegate", re.MULTILINE)
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>\S.*)$")
-
-
-def expansion_items(text: str | None) -> tuple[str, ...]:
-    """The list items of Markdown ``text`` (``-``, ``*``, ``+`` or numbered), stripped; blank and
-    checkbox-only items are dropped."""
-    out = []
-    for line in (text or "").replace("\r\n", "\n").split("\n"):
-        match = _ITEM.match(line)
-        if match:
-            item = re.sub(r"^\[[ xX]\]\s*", "", match["text"]).strip()
-            if item:
-                out.append(item)
-    return tuple(out)
-
-
-def body_expansions(body: str | None) -> tuple[str, ...]:
-    """Items under the ``## Scope expansions`` heading of a PR description (up to the next heading
-    of level 1 or 2, or the dispatch marker)."""
-    match = _SCOPE_HEADING.search(body or "")
-    if match is None:
-        return ()
-    rest = (body or "")[match.end():]
-    end = _SECTION_END.search(rest)
-    return expansion_items(rest[: end.start()] if end else rest)
-
 
 def scope_expansions(gh: GitHubPort, repo: str, pull: PullData, changes: ChangeSet | None) -> tuple[str, ...]:
     """An agent PR's recorded scope expansions (DESIGN §3.2): the PR description's section, then

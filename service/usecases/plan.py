@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,55 +54,8 @@ FOLLOW_ATTEMPTS = 5  # re-reads of a PR after update-branch, waiting for its hea
 FOLLOW_DELAY = 1.0  # seconds, times the attempt number
 sleep = time.sleep  # replaced by tests
 
-_GATES_MARKER = re.compile(r"<!-- wavegate-gates (?P<json>\{.*?\}) -->")
-# What the dashboard remembers for level-triggered side effects: agent digests (to name the agents
-# an amendment changed), the base head each PR's branch was last updated to (so update-branch is
-# tried at most once per PR and base head, never in a loop) and which one-off comments exist.
-_MEMO_MARKER = re.compile(r"<!-- wavegate-memo (?P<json>\{.*?\}) -->")
-_PR_MARKER_LINE = re.compile(r"<!--\s*wavegate\s+issue=[^>]*?-->")
-_SCOPE_SECTION = re.compile(r"^##\s+Scope expansions\s*$", re.IGNORECASE | re.MULTILINE)
-_UNLOCK_MARKER = "<!-- wavegate-unlocked issue={issue} agent={agent} -->"
-_REMOVED_MARKER = "<!-- wavegate-removed issue={issue} agent={agent} -->"
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def gate_signature(prs: dict[str, AgentPR], decisions: dict[str, GateDecision]) -> dict[str, str]:
-    """Agent → ``"<PR state>/<gate state>"``: what the dashboard last showed, so a PR event can
-    tell cheaply whether the rest of its plan needs re-evaluating."""
-    return {name: f"{prs[name].state.value if name in prs else 'missing'}/{d.state.value}"
-            for name, d in sorted(decisions.items())}
-
-
-def recorded_signature(body: str | None) -> dict[str, str] | None:
-    """The gate signature the dashboard ``body`` carries, or None."""
-    match = _GATES_MARKER.search(body or "")
-    if match is None:
-        return None
-    try:
-        value = json.loads(match["json"])
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _hidden_json(value: dict[str, Any]) -> str:
-    # "--" would end the HTML comment early; a JSON escape keeps the value intact.
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).replace("--", "-\\u002d")
-
-
-def recorded_memo(body: str | None) -> dict[str, Any]:
-    """The memo (``agents``, ``updated``, ``commented``) the dashboard ``body`` carries, or {}."""
-    match = _MEMO_MARKER.search(body or "")
-    if match is None:
-        return {}
-    try:
-        value = json.loads(match["json"])
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def publish_dashboard(gh: GitHubPort, repo: str, issue: int, state: DashboardState,
@@ -115,11 +67,11 @@ def publish_dashboard(gh: GitHubPort, repo: str, issue: int, state: DashboardSta
     the plan forget which branch updates and comments were already made)."""
     body = report.dashboard(state)
     if signature is not None:
-        body += f"<!-- wavegate-gates {_hidden_json(signature)} -->\n"
+        body += markers.gates_marker(signature)
     if memo is None:
-        memo = recorded_memo(existing.body if existing else None)
+        memo = markers.recorded_memo(existing.body if existing else None)
     if memo:
-        body += f"<!-- wavegate-memo {_hidden_json(memo)} -->\n"
+        body += markers.memo_marker(memo)
     if existing is None:
         return gh.create_comment(repo, issue, body)
     if existing.body != body:
@@ -306,7 +258,7 @@ def _recall(gh: GitHubPort, run: _Run) -> None:
     run.skipped = frozenset(carried.skipped | run.req.add_skipped) & frozenset(plan.names)
     run.cancelled = carried.cancelled or run.req.cancel
     run.amendments = carried.amendments
-    memo = recorded_memo(run.existing.body if run.existing else None)
+    memo = markers.recorded_memo(run.existing.body if run.existing else None)
     run.digests = {a.name: agent_digest(a) for a in plan.agents}
     old_hash = raw.get("plan_hash")
     if old_hash and old_hash != ctx.hash:
@@ -412,7 +364,7 @@ def publish(gh: GitHubPort, run: _Run) -> str | None:
             "updated": {k: v for k, v in sorted(run.updates.items()) if k in open_numbers},
             "commented": sorted(run.commented)}
     publish_dashboard(gh, run.req.repo, run.req.issue, state, run.existing,
-                      gate_signature(prs, run.decisions), memo)
+                      markers.gate_signature(prs, run.decisions), memo)
     return None
 
 
@@ -462,7 +414,7 @@ def agent_digest(agent: Agent) -> str:
 
 def _prompt_part(body: str) -> tuple[str, str] | None:
     """A PR body split after its dispatch marker: (prompt, what follows), or None without one."""
-    match = _PR_MARKER_LINE.search(body)
+    match = markers.PR_MARKER_LINE.search(body)
     if match is None:
         return None
     return body[: match.end()], body[match.end():]
@@ -471,7 +423,7 @@ def _prompt_part(body: str) -> tuple[str, str] | None:
 def _same_prompt(old: str, new: str) -> bool:
     # The marker's plan hash changes with any amendment; alone it is no reason to rewrite a body.
     def norm(text: str) -> str:
-        return _PR_MARKER_LINE.sub("<!-- wavegate -->", text.replace("\r\n", "\n")).strip()
+        return markers.PR_MARKER_LINE.sub("<!-- wavegate -->", text.replace("\r\n", "\n")).strip()
     return norm(old) == norm(new)
 
 
@@ -489,9 +441,9 @@ def _refresh_prompt(gh: GitHubPort, ctx: PlanContext, agent: Agent, pull: PullDa
     old, rest = parts
     if _same_prompt(old, new):
         return
-    section = _SCOPE_SECTION.search(old)
-    if section is not None and not _SCOPE_SECTION.search(rest):
-        end = _PR_MARKER_LINE.search(old, section.end())
+    section = markers.SCOPE_SECTION.search(old)
+    if section is not None and not markers.SCOPE_SECTION.search(rest):
+        end = markers.PR_MARKER_LINE.search(old, section.end())
         kept = old[section.start(): end.start() if end else len(old)].strip()
         rest = "\n\n" + kept + "\n" + rest
     gh.edit_pull_body(ctx.repo, pull.number, new.rstrip("\n") + rest)
@@ -527,7 +479,7 @@ def _retire(gh: GitHubPort, ctx: PlanContext, name: str, pull: PullData,
     key = f"removed:{pull.number}"
     if key in commented:
         return
-    marker = _REMOVED_MARKER.format(issue=ctx.issue.number, agent=name)
+    marker = markers.removed_marker(ctx.issue.number, name)
     if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
         gh.create_comment(ctx.repo, pull.number,
                           report.removed_agent_comment(name, ctx.issue.number) + "\n" + marker)
@@ -558,7 +510,7 @@ def _unlock(gh: GitHubPort, ctx: PlanContext, agent: Agent, pull: PullData, deci
         updates[key] = base_sha
     comment_key = f"unlocked:{pull.number}"
     if comment_key not in commented:
-        marker = _UNLOCK_MARKER.format(issue=ctx.issue.number, agent=agent.name)
+        marker = markers.unlock_marker(ctx.issue.number, agent.name)
         if not any(marker in c.body for c in gh.comments(ctx.repo, pull.number)):
             text = report.unlock_comment(decision, ctx.plan, prs=prs, updated_from=base if updated else None)
             gh.create_comment(ctx.repo, pull.number, text + "\n" + marker)

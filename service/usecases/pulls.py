@@ -31,7 +31,7 @@ from .context import (
     load_config,
     plan_for_pull,
 )
-from .plan import gate_signature, reconcile_context, recorded_signature, write_dashboard_notice
+from .plan import reconcile_context, write_dashboard_notice
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def check_pull(gh: GitHubPort, repo: str, number: int, head_sha: str | None = No
 def _plan_moved(ctx: PlanContext) -> bool:
     prs = ctx.agent_prs()
     decisions = gates.evaluate(ctx.plan, prs, ctx.skipped, ctx.cancelled)
-    recorded = recorded_signature(ctx.dashboard.body if ctx.dashboard else None)
-    return recorded is not None and recorded != gate_signature(prs, decisions)
+    recorded = markers.recorded_signature(ctx.dashboard.body if ctx.dashboard else None)
+    return recorded is not None and recorded != markers.gate_signature(prs, decisions)
 
 
 def _config(gh: GitHubPort, repo: str):

@@ -8,10 +8,10 @@ import pytest
 
 from service.core import markers
 from service.core import plan as core_plan
+from service.core.markers import recorded_memo
 from service.core.model import GATE_CHECK, TERRITORY_CHECK
 from service.errors import TransientGitHubError
 from service.usecases import check_pull, reconcile_plan
-from service.usecases.plan import recorded_memo
 
 from .fakes import REPO, cf, dispatched, plan_body
 

@@ -4,8 +4,8 @@ rename like every other reader of changed paths."""
 import pytest
 
 from service.core import markers
+from service.core.expansions import body_expansions
 from service.usecases import reconcile_plan
-from service.usecases.context import body_expansions
 
 from .fakes import REPO, cf, dispatched, plan_body
 
