@@ -39,11 +39,13 @@ def issue_proposal(body: str | None, *, tracked: Sequence[str] = (), config: Rep
     return proposal if proposal.agents else None
 
 
-def adopted_body(body: str, proposal: Proposal) -> str:
+def adopted_body(body: str, proposal: Proposal, marker: str = "") -> str:
     """``body`` with the proposal's plan block appended (``/wavegate adopt``); the findings list
-    stays above it. Raises ``ValueError`` for a proposal without a plan."""
+    stays above it, and ``marker`` (a hidden HTML comment, ``markers.adopted_marker``) follows
+    the block when given. Raises ``ValueError`` for a proposal without a plan."""
     if not proposal.ok:
         raise ValueError("the proposal has no plan that passed the pre-flight")
     newline = "\r\n" if "\r\n" in body else "\n"
     block = proposal.block.replace("\n", newline)
-    return body.rstrip() + newline + newline + block
+    tail = (block.rstrip() + newline + marker + newline) if marker else block
+    return body.rstrip() + newline + newline + tail

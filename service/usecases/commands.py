@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..core import commands as core_commands
 from ..core import report
 from ..gh import GitHubPort
+from . import propose
 from .context import WRITE_ROLES, find_dashboard, is_dispatch_issue, load_context
 from .plan import reconcile_context
 from .pulls import _config
@@ -12,8 +13,9 @@ from .pulls import _config
 
 def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sender: str, *,
                    job_id: str | None = None) -> str:
-    """``/wavegate`` commands in a comment on a dispatch issue: refresh, skip AGENT, cancel
-    (acknowledged with a +1 reaction), anything else answered with the help. Senders need write,
+    """``/wavegate`` commands in a comment on a dispatch issue: refresh, skip AGENT, cancel,
+    adopt (the proposed plan written into the body first, ``propose.adopt``; acknowledged with
+    a +1 reaction), anything else answered with the help. Senders need write,
     maintain or admin (others get a polite refusal); the app's own comments are ignored. Skips
     and cancel live in the dashboard's hidden state; the plan is then re-evaluated."""
     if gh.bot_login and sender == gh.bot_login:
@@ -31,11 +33,16 @@ def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sende
         verbs = " ".join(sorted({c.verb for c in cmds}))
         gh.create_comment(repo, issue, report.permission_refused(sender, role, f"run /wavegate {verbs}"))
         return f"{sender} ({role}) refused"
+    replies: list[str] = []
+    for cmd in cmds:
+        if cmd.verb == "adopt":  # first, so the other commands see the plan it writes
+            adoption = propose.adopt(gh, repo, iss, cfg, comment_id, sender)
+            iss = adoption.issue
+            replies += [adoption.reply] if adoption.reply else []
     dashboard = find_dashboard(gh, repo, issue)
     ctx = load_context(gh, repo, iss, cfg, dashboard=dashboard, with_pulls=False)
     skip: set[str] = set()
     cancel = False
-    replies: list[str] = []
     for cmd in cmds:
         if cmd.verb == "skip" and ctx is not None and cmd.args:
             unknown = [a for a in cmd.args if ctx.plan.agent(a) is None]
@@ -45,7 +52,7 @@ def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sende
                 continue
         elif cmd.verb == "cancel":
             cancel = True
-        elif cmd.verb == "refresh" or (cmd.verb == "skip" and ctx is None):
+        elif cmd.verb in ("refresh", "adopt") or (cmd.verb == "skip" and ctx is None):
             pass
         else:
             replies.append(report.command_help(cmd.raw or cmd.verb))
