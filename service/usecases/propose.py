@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from ..core import markers, report_synthesis
 from ..core.model import RepoConfig
-from ..core.synthesis_issue import adopted_body, has_plan, issue_proposal
+from ..core.synthesis_issue import adopted_body, has_plan, issue_proposal, names_files
 from ..core.synthesis_records import Proposal
 from ..gh import GitHubPort
 from ..records import IssueData
@@ -28,9 +28,10 @@ def tracked_paths(gh: GitHubPort, repo: str) -> tuple[str, ...]:
 
 def proposal_for(gh: GitHubPort, repo: str, issue: IssueData, cfg: RepoConfig) -> Proposal | None:
     """The plan proposed for ``issue`` from the findings in its body, with references resolved
-    against the default branch's files; None (and no read) when the body holds a plan or is
-    empty. A proposal that would not pass the pre-flight comes back with ``ok`` False."""
-    if not issue.body or has_plan(issue.body):
+    against the default branch's files; None (and no read) when the body holds a plan or no
+    list item names a file. A proposal that would not pass the pre-flight comes back with ``ok``
+    False."""
+    if not issue.body or has_plan(issue.body) or not names_files(issue.body):
         return None
     return issue_proposal(issue.body, tracked=tracked_paths(gh, repo), config=cfg)
 

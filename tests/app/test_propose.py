@@ -7,6 +7,7 @@ import pytest
 
 from service.core import markers
 from service.core.report_synthesis import PROPOSAL_MARKER
+from service.core.synthesis_issue import names_files
 from service.usecases import handle_command, reconcile_plan
 
 from .fakes import REPO, FakeGitHub, plan_body
@@ -74,6 +75,7 @@ def test_a_body_without_file_references_keeps_the_no_plan_problems():
     assert reconcile_plan(fake, REPO, 42, sender="maintainer-1") == "plan problems"
     body = dashboard(fake)
     assert "### Problems" in body and PROPOSAL_MARKER not in body
+    assert fake.count("read", "tree") == 0  # nothing to resolve: the base tree is not read
 
 
 def test_a_body_with_a_broken_plan_gets_its_problems_not_a_proposal():
@@ -169,3 +171,14 @@ def test_no_warnings_section_when_every_pattern_matches(plan):
     fake = setup(plan_body(plan))
     reconcile_plan(fake, REPO, 42, sender="maintainer-1")
     assert "### Warnings" not in dashboard(fake)
+
+
+@pytest.mark.parametrize(("body", "expect"), [
+    (FINDINGS, True),
+    (NO_REFERENCES, False),
+    ("- P0: the helper in `../outside.py` is wrong\n", False),  # a reference no agent can own
+    ("- P2: tidy up src/core/engine.py\n", True),
+    ("", False),
+])
+def test_only_a_body_naming_files_is_worth_a_proposal(body, expect):
+    assert names_files(body) is expect
