@@ -1,6 +1,7 @@
-"""The texts of a dispatch issue with findings but no plan, pinned by golden files
-(``tests/golden/propose-*.md``; ``UPDATE_GOLDEN=1`` rewrites them): the dashboard showing the
-proposal, and the replies to ``/wavegate adopt`` when it writes nothing."""
+"""The texts of a dispatch issue with findings but no plan, pinned by the golden files
+``tests/golden/synthesis-issue-dashboard.md`` and ``synthesis-adopt-replies.md`` (``UPDATE_GOLDEN=1``
+rewrites them): the dashboard showing the proposal, and the replies to ``/wavegate adopt`` when it
+writes nothing."""
 
 from __future__ import annotations
 
@@ -28,10 +29,10 @@ def golden(name: str, text: str) -> None:
 def test_dashboard_with_a_proposal():
     fake = setup(FINDINGS)
     reconcile_plan(fake, REPO, 42, sender="maintainer-1")
-    golden("propose-dashboard", dashboard(fake))
+    golden("synthesis-issue-dashboard", dashboard(fake))
 
 
 def test_adopt_replies():
     replies = [report_synthesis.adopt_has_plan("maintainer-1"),
                report_synthesis.adopt_nothing("maintainer-1", None)]
-    golden("propose-adopt-replies", "\n---\n\n".join(replies))
+    golden("synthesis-adopt-replies", "\n---\n\n".join(replies))
