@@ -92,6 +92,7 @@ OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "edit_pull_body": (("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"),),
     "update_branch": (("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/update-branch"),),
     "close_issue": (("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"),),
+    "edit_issue_body": (("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"),),
     "app_installations": (("GET", "/app/installations"), ("GET", "/installation/repositories")),
     "list_failed_deliveries": (("GET", "/app/hook/deliveries"),),
     "redeliver": (("POST", "/app/hook/deliveries/{delivery_id}/attempts"),),

@@ -96,6 +96,12 @@ def parse_pr_marker(body: str | None) -> PrMarker | None:
     return None
 
 
+def adopted_marker(comment_id: int) -> str:
+    """The hidden line ``/wavegate adopt`` leaves in the issue body below the plan it wrote, naming
+    the command's comment: a second delivery of that comment finds it and writes nothing."""
+    return f"<!-- wavegate-adopted comment={comment_id} -->"
+
+
 def is_dashboard(body: str | None) -> bool:
     """True when a comment body is a Wavegate dashboard (it starts with ``DASHBOARD_MARKER``)."""
     return body is not None and body.lstrip().startswith(DASHBOARD_MARKER)

@@ -410,3 +410,4 @@ class DashboardState:
     notice: str | None = None
     dispatched_at: datetime | None = None
     warnings: tuple[PlanWarning, ...] = ()
+    proposal: str | None = None  # the folded plan proposed from the findings (no plan yet)

@@ -365,6 +365,8 @@ def dashboard(state: DashboardState) -> str:
     the parallelism dividend. Under 60 KB of UTF-8."""
     s = state
     lines = _head(s) + _findings(s)
+    if s.proposal:
+        lines += ["", s.proposal.rstrip("\n")]
     if (s.plan is not None and s.plan.agents) or s.rows:
         lines += ["", "### Waves", "", *_flowchart(s)]
     if s.rows:

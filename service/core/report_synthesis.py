@@ -193,6 +193,21 @@ def proposal_dashboard(proposal: Proposal, limit: int = MAX_BODY_BYTES // 2) -> 
     return f"{PROPOSAL_MARKER}\n<details><summary>{title}</summary>\n\n{adopt}\n\n{inner}\n</details>\n"
 
 
+def adopt_has_plan(login: str) -> str:
+    """Reply to ``/wavegate adopt`` on an issue whose body already holds a plan."""
+    return (f"@{login}, this issue already holds a dispatch plan, so `{ADOPT_COMMAND}` wrote nothing: the plan in "
+            "the body is the one Wavegate dispatches. To use the proposal instead, replace the plan in the body by hand.\n")
+
+
+def adopt_nothing(login: str, proposal: Proposal | None) -> str:
+    """Reply to ``/wavegate adopt`` when there is no proposed plan to write: no finding names a
+    file, or the proposal would not pass the pre-flight (its dashboard section says why)."""
+    why = ("no list item of the issue body names a file an agent can own (write paths such as "
+           "`src/api/auth.py:46-51`, one finding per list item)") if proposal is None or not proposal.agents else \
+        "the plan proposed from the findings would not pass the pre-flight (the dashboard says why)"
+    return f"@{login}, there is no proposed plan to adopt, so `{ADOPT_COMMAND}` wrote nothing: {why}.\n"
+
+
 # --------------------------------------------------------------------------- JSON
 
 

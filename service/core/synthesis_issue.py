@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .findings import read_findings
 from .model import RepoConfig
 from .plan_prose import has_agent_headings
 from .plan_source import body_lines, fences
@@ -21,6 +22,12 @@ def has_plan(body: str | None) -> bool:
         return False
     lines = body_lines(body)
     return any(f.is_dispatch for f in fences(lines)) or has_agent_headings(lines)
+
+
+def names_files(body: str | None) -> bool:
+    """True when a list item of ``body`` names a file an agent could own (a reference without a
+    problem): only then is a proposal worth reading the repository's files for."""
+    return bool(body) and any(r.problem is None for f in read_findings(body or "") for r in f.references)
 
 
 def issue_proposal(body: str | None, *, tracked: Sequence[str] = (), config: RepoConfig = RepoConfig(),
@@ -39,11 +46,13 @@ def issue_proposal(body: str | None, *, tracked: Sequence[str] = (), config: Rep
     return proposal if proposal.agents else None
 
 
-def adopted_body(body: str, proposal: Proposal) -> str:
+def adopted_body(body: str, proposal: Proposal, marker: str = "") -> str:
     """``body`` with the proposal's plan block appended (``/wavegate adopt``); the findings list
-    stays above it. Raises ``ValueError`` for a proposal without a plan."""
+    stays above it, and ``marker`` (a hidden HTML comment, ``markers.adopted_marker``) follows
+    the block when given. Raises ``ValueError`` for a proposal without a plan."""
     if not proposal.ok:
         raise ValueError("the proposal has no plan that passed the pre-flight")
     newline = "\r\n" if "\r\n" in body else "\n"
     block = proposal.block.replace("\n", newline)
-    return body.rstrip() + newline + newline + block
+    tail = (block.rstrip() + newline + marker + newline) if marker else block
+    return body.rstrip() + newline + newline + tail

@@ -484,6 +484,14 @@ class PyGithubPort:
         self._write("PUT", f"/repos/{repo}/pulls/{number}/update-branch",
                     {"expected_head_sha": expected_head_sha})
 
+    def edit_issue_body(self, repo: str, number: int, body: str) -> IssueData:
+        """``PATCH /repos/{repo}/issues/{n}`` with ``body`` only (title, state and labels
+        untouched; GitHub then sends ``issues.edited`` with the App as sender). Returns the issue."""
+        d = self._write("PATCH", f"/repos/{repo}/issues/{number}", {"body": body})
+        if d is None:  # dry run
+            return IssueData(number=number, title="", body=body, state="open", labels=(), user="")
+        return parse.issue(d)
+
     def close_issue(self, repo: str, number: int) -> None:
         """``PATCH /repos/{repo}/issues/{n}`` with ``state: closed, state_reason: completed``."""
         self._write("PATCH", f"/repos/{repo}/issues/{number}",

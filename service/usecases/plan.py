@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core import gates, markers, report, territory
+from ..core import gates, markers, plan_check, report, territory
 from ..core import plan as core_plan
 from ..core.model import (
     Agent,
@@ -29,6 +29,7 @@ from ..core.model import (
     GateDecision,
     GateState,
     Plan,
+    PlanWarning,
     Problem,
     PrState,
     RepoConfig,
@@ -36,7 +37,7 @@ from ..core.model import (
 from ..errors import Conflict, NotFound, PermissionDenied
 from ..gh import GitHubPort
 from ..records import CommentData, IssueData, PullData
-from . import checks
+from . import checks, propose
 from .context import (
     WRITE_ROLES,
     PlanContext,
@@ -183,6 +184,7 @@ class _Run:
     verdicts: dict[str, str] = field(default_factory=dict)
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     written: int = 0
+    warnings: tuple[PlanWarning, ...] = ()  # the pre-flight's typo and removed-pattern warnings
 
     def stop(self, gh: GitHubPort, outcome: str, **changes: Any) -> str:
         """Publish the carried dashboard with ``changes`` (problems, a notice) and stop with ``outcome``."""
@@ -230,6 +232,10 @@ def _preflight(gh: GitHubPort, run: _Run, iss: IssueData, cfg: RepoConfig) -> _R
     repo = run.req.repo
     parsed = core_plan.parse_plan(iss.body)
     if not isinstance(parsed, Plan):
+        # Findings but no plan: the plan proposed from them stands in for the "no plan" problems.
+        proposed = propose.proposal_section(gh, repo, iss, cfg)
+        if proposed is not None:
+            return run.stop(gh, proposed[0], proposal=proposed[1])
         return run.stop(gh, "plan problems", problems=tuple(parsed))
     run.base = parsed.base or gh.repository(repo).default_branch
     base_sha = gh.branch_sha(repo, run.base)
@@ -239,9 +245,12 @@ def _preflight(gh: GitHubPort, run: _Run, iss: IssueData, cfg: RepoConfig) -> _R
                           fix="name an existing branch in `base:`, or leave it out for the default branch")
         return run.stop(gh, "unknown base", problems=(problem,))
     tree = gh.tree(repo, base_sha)
-    result = core_plan.preflight(iss.body, cfg, sorted(tree.blobs))
-    if not isinstance(result, Plan):
-        return run.stop(gh, "pre-flight problems", problems=tuple(result))
+    # The base tree's files: overlap witnesses, and patterns matching none of them are typo
+    # warnings (shown on the dashboard, never blocking).
+    found = plan_check.check_plan(iss.body, cfg, sorted(tree.blobs))
+    if not found.passed or found.plan is None:
+        return run.stop(gh, "pre-flight problems", problems=found.problems, warnings=found.warnings)
+    result, run.warnings = found.plan, found.warnings
     run.base_sha, run.tree_sha = base_sha, tree.sha
     run.ctx = PlanContext(repo=repo, issue=iss, config=cfg, plan=result, hash=markers.plan_hash(result),
                           state=run.raw, dashboard=run.existing)
@@ -358,7 +367,7 @@ def publish(gh: GitHubPort, run: _Run) -> str | None:
     dispatched_at = run.carried.dispatched_at or (_now() if ctx.pulls else None)
     state = DashboardState(issue=run.req.issue, plan=plan, plan_hash=ctx.hash, rows=rows,
                            cancelled=run.cancelled, skipped=run.skipped, amendments=run.amendments,
-                           dispatched_at=dispatched_at)
+                           dispatched_at=dispatched_at, warnings=run.warnings)
     open_numbers = {str(p.number) for p in ctx.pulls.values() if p.state == "open"}
     memo = {"agents": run.digests,
             "updated": {k: v for k, v in sorted(run.updates.items()) if k in open_numbers},

@@ -521,6 +521,12 @@ class FakeGitHub:
         self.branches[p.head_ref] = sha
         self.pull_files[(number, sha)] = list(files)
 
+    def edit_issue_body(self, repo: str, number: int, body: str) -> IssueData:
+        self._write("edit_issue_body")
+        self._fault("edit_issue_body")
+        self.issues[number] = replace(self.issues[number], body=body)
+        return self.issues[number]
+
     def close_issue(self, repo: str, number: int) -> None:
         self._write("close_issue")
         self._fault("close_issue")

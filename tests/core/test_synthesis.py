@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.core import patterns, report_synthesis
-from service.core.model import Plan, RepoConfig
+from service.core.model import DashboardState, Plan, RepoConfig
 from service.core.plan import preflight
+from service.core.report_dashboard import dashboard
 from service.core.synthesis import propose
 from service.core.synthesis_issue import adopted_body, has_plan, issue_proposal
 from service.core.synthesis_refs import RepoFacts, resolve
@@ -327,6 +328,11 @@ GOLDEN_CASES = {
     "synthesis-refused": lambda: report_synthesis.proposal_text(propose(
         "- improve the docs\n- P0: `../outside.py` is wrong\n")) + "\n----- dashboard\n" + (
         report_synthesis.proposal_dashboard(propose("- P0: `.github/workflows/ci.yml` leaks a token\n"))),
+    # The dispatch issue's dashboard while it holds findings but no plan, and /wavegate adopt's refusals.
+    "synthesis-issue-dashboard": lambda: dashboard(DashboardState(issue=42, plan=None, proposal=(
+        report_synthesis.proposal_dashboard(issue_proposal(BROKER, tracked=BROKER_FILES, limit=2))))),
+    "synthesis-adopt-replies": lambda: report_synthesis.adopt_has_plan("maintainer-1") + "\n---\n\n" + (
+        report_synthesis.adopt_nothing("maintainer-1", None)),
 }
 
 
