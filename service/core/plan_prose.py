@@ -54,53 +54,61 @@ def first_agent_heading(lines: list[str]) -> int | None:
 
 def read_prose_plan(lines: list[str]) -> PlanDraft:
     """The draft of the prose plan in the body's ``lines``. Never raises."""
-    draft = PlanDraft(form="prose")
-    current: AgentDraft | None = None
-    level = 0
-    label: str | None = None
-    last: tuple[str, int] | None = None  # (field, index) of the item a continuation line extends
+    reader = _ProseReader(PlanDraft(form="prose"))
     for number, raw in _outside_fences(lines):
+        reader.line(number, raw)
+    return reader.draft
+
+
+class _ProseReader:
+    """One pass over the body's lines: the agent being read, its heading level, the list label
+    in force, and the item a continuation line extends."""
+
+    def __init__(self, draft: PlanDraft) -> None:
+        self.draft = draft
+        self.current: AgentDraft | None = None
+        self.level = 0
+        self.label: str | None = None
+        self.last: tuple[str, int] | None = None  # (field, index) of the item a continuation extends
+
+    def line(self, number: int, raw: str) -> None:
         heading = _HEADING.match(raw)
         agent_text = _agent_heading(raw)
         if agent_text is not None:
-            current = _start_agent(draft, agent_text, number)
-            level = len(heading["hashes"]) if heading else 1
-            label, last = None, None
-            continue
-        if current is None:
-            continue
-        if not raw.strip():
-            continue
+            self.current = _start_agent(self.draft, agent_text, number)
+            self.level = len(heading["hashes"]) if heading else 1
+            self.label, self.last = None, None
+        elif self.current is not None and raw.strip():
+            self._agent_line(self.current, number, raw, heading)
+
+    def _agent_line(self, current: AgentDraft, number: int, raw: str, heading: re.Match[str] | None) -> None:
         text = _unwrap(raw)
         found = _label(text)
         if found is not None:
             field, inline = found
-            label, last = field, None
+            self.label, self.last = field, None
             for piece in (p for p in inline.split(",") if p.strip()) if inline else ():
                 _add(current, field, piece, number)
-            continue
-        if heading:
-            if len(heading["hashes"]) <= level:
-                current, label, last = None, None, None
-                continue
-            _near_miss(draft, current, text, number)
-            label, last = None, None
-            continue
-        item = _ITEM.match(raw)
-        if item:
-            if label and item["text"] and item["text"].strip():
-                _add(current, label, item["text"], number)
-                last = (label, len(getattr(current, label)) - 1)
-            continue
-        if raw.startswith((" ", "\t")) and last is not None and last[0] == "findings":
+        elif heading:
+            self._heading(current, number, text, heading)
+        elif item := _ITEM.match(raw):
+            if self.label and item["text"] and item["text"].strip():
+                _add(current, self.label, item["text"], number)
+                self.last = (self.label, len(getattr(current, self.label)) - 1)
+        elif raw.startswith((" ", "\t")) and self.last is not None and self.last[0] == "findings":
             # Past the limit the finding is refused anyway: stop growing it (each `+=` copies it).
-            if len(current.findings[last[1]]) <= MAX_FINDING_LENGTH:
-                current.findings[last[1]] += " " + raw.strip()
-            continue
-        # any other paragraph ends the current list
-        _near_miss(draft, current, text, number)
-        label, last = None, None
-    return draft
+            if len(current.findings[self.last[1]]) <= MAX_FINDING_LENGTH:
+                current.findings[self.last[1]] += " " + raw.strip()
+        else:  # any other paragraph ends the current list
+            _near_miss(self.draft, current, text, number)
+            self.label, self.last = None, None
+
+    def _heading(self, current: AgentDraft, number: int, text: str, heading: re.Match[str]) -> None:
+        if len(heading["hashes"]) <= self.level:
+            self.current = None
+        else:
+            _near_miss(self.draft, current, text, number)
+        self.label, self.last = None, None
 
 
 def _outside_fences(lines: list[str]):
