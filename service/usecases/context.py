@@ -106,27 +106,12 @@ def load_pulls(gh: GitHubPort, ctx: PlanContext, known: dict[int, PullData] | No
     known = dict(known or {})
     numbers = ctx.state.get("prs") or {}
     wanted = [n for n in numbers.values() if isinstance(n, int) and n > 0 and n not in known]
+    by_branch: dict[str, PullData] = {}
+    complete = False
     if wanted or any(a.name not in numbers for a in ctx.plan.agents):
-        recent = gh.recent_pulls(ctx.repo)
-        for p in recent:
-            known.setdefault(p.number, p)
-        by_branch: dict[str, PullData] = {}
-        # find_pull's choice: the open PR of the branch, else the newest
-        for p in sorted(recent, key=lambda p: (p.state == "open", p.number)):
-            if p.same_repo and p.base_repo == ctx.repo:
-                by_branch[p.head_ref] = p
-        complete = len(recent) < RECENT_PULLS  # every PR of the repository is on the list
-    else:
-        by_branch, complete = {}, False
+        by_branch, complete = _recent_by_branch(gh, ctx.repo, known)
     for agent in ctx.plan.agents:
-        branch = ctx.branch(agent.name)
-        pull = _pull_by_number(gh, ctx.repo, numbers.get(agent.name), known)
-        if pull is None or pull.head_ref != branch or not pull.same_repo:
-            pull = by_branch.get(branch)
-            if pull is None or pull.state != "open":
-                # an open PR of the branch older than the list still wins over a closed one
-                older = None if complete else gh.find_pull(ctx.repo, branch)
-                pull = older or pull
+        pull = _agent_pull(gh, ctx, numbers.get(agent.name), known, by_branch, complete, ctx.branch(agent.name))
         if pull is not None:
             ctx.pulls[agent.name] = pull
     for name, number in numbers.items():
@@ -134,6 +119,34 @@ def load_pulls(gh: GitHubPort, ctx: PlanContext, known: dict[int, PullData] | No
             pull = _pull_by_number(gh, ctx.repo, number, known)
             if pull is not None:
                 ctx.removed[name] = pull
+
+
+def _recent_by_branch(gh: GitHubPort, repo: str, known: dict[int, PullData]) -> tuple[dict[str, PullData], bool]:
+    """One ``recent_pulls`` list: adds its PRs to ``known`` and returns, per head branch of this
+    repository, find_pull's choice (the open PR of the branch, else the newest), and whether the
+    list holds every PR of the repository."""
+    recent = gh.recent_pulls(repo)
+    for p in recent:
+        known.setdefault(p.number, p)
+    by_branch: dict[str, PullData] = {}
+    for p in sorted(recent, key=lambda p: (p.state == "open", p.number)):
+        if p.same_repo and p.base_repo == repo:
+            by_branch[p.head_ref] = p
+    return by_branch, len(recent) < RECENT_PULLS
+
+
+def _agent_pull(gh: GitHubPort, ctx: PlanContext, number: Any, known: dict[int, PullData],
+                by_branch: dict[str, PullData], complete: bool, branch: str) -> PullData | None:
+    """The agent's PR: the remembered number when it is still the agent's branch, else the
+    branch's PR from the list; an open PR of the branch older than the list wins over a closed one."""
+    pull = _pull_by_number(gh, ctx.repo, number, known)
+    if pull is not None and pull.head_ref == branch and pull.same_repo:
+        return pull
+    pull = by_branch.get(branch)
+    if pull is None or pull.state != "open":
+        older = None if complete else gh.find_pull(ctx.repo, branch)
+        pull = older or pull
+    return pull
 
 
 def _pull_by_number(gh: GitHubPort, repo: str, number: Any, known: dict[int, PullData]) -> PullData | None:
