@@ -262,27 +262,32 @@ def _preflight(gh: GitHubPort, run: _Run, iss: IssueData, cfg: RepoConfig) -> _R
 def _recall(gh: GitHubPort, run: _Run) -> None:
     """What the dashboard remembers: skips, cancel, amendments (a new one when the plan hash
     changed), branch updates and one-off comments already made, removed agents' PRs."""
-    ctx, carried, raw = _ctx(run), run.carried, run.raw
+    ctx, carried = _ctx(run), run.carried
     plan = ctx.plan
     run.skipped = frozenset(carried.skipped | run.req.add_skipped) & frozenset(plan.names)
     run.cancelled = carried.cancelled or run.req.cancel
-    run.amendments = carried.amendments
     memo = markers.recorded_memo(run.existing.body if run.existing else None)
     run.digests = {a.name: agent_digest(a) for a in plan.agents}
-    old_hash = raw.get("plan_hash")
-    if old_hash and old_hash != ctx.hash:
-        old_names = set((raw.get("prs") or {}).keys())
-        old_digests: dict[str, Any] = memo["agents"] if isinstance(memo.get("agents"), dict) else {}
-        changed = tuple(n for n in plan.names if n in old_digests and old_digests[n] != run.digests[n])
-        run.amendments += (Amendment(old_hash=old_hash, new_hash=ctx.hash,
-                                     added=tuple(n for n in plan.names if n not in old_names),
-                                     removed=tuple(sorted(old_names - set(plan.names))), changed=changed,
-                                     at=_now()),)
-    run.updates = {str(k): str(v) for k, v in (memo.get("updated") or {}).items()} \
-        if isinstance(memo.get("updated"), dict) else {}
+    run.amendments = carried.amendments + _new_amendment(run, ctx, memo)
+    updated = memo.get("updated")
+    run.updates = {str(k): str(v) for k, v in updated.items()} if isinstance(updated, dict) else {}
     run.commented = {str(c) for c in memo.get("commented") or () if isinstance(c, str | int)}
     removed_names = {n for a in run.amendments for n in a.removed} - set(plan.names)
     run.removed = _removed_pulls(gh, ctx, removed_names)
+
+
+def _new_amendment(run: _Run, ctx: PlanContext, memo: dict[str, Any]) -> tuple[Amendment, ...]:
+    """One amendment when the plan hash differs from the one the dashboard recorded: the agents
+    added, removed and changed (by their digests in the memo)."""
+    old_hash = run.raw.get("plan_hash")
+    if not old_hash or old_hash == ctx.hash:
+        return ()
+    names = ctx.plan.names
+    old_names = set((run.raw.get("prs") or {}).keys())
+    old_digests: dict[str, Any] = memo["agents"] if isinstance(memo.get("agents"), dict) else {}
+    changed = tuple(n for n in names if n in old_digests and old_digests[n] != run.digests[n])
+    return (Amendment(old_hash=old_hash, new_hash=ctx.hash, added=tuple(n for n in names if n not in old_names),
+                      removed=tuple(sorted(old_names - set(names))), changed=changed, at=_now()),)
 
 
 def _ctx(run: _Run) -> PlanContext:
