@@ -41,6 +41,7 @@ class Agent:
     do_not_modify: tuple[str, ...] = ()
     branch: str | None = None
     line: int | None = None
+    launch: LaunchSettings | None = None  # the plan's per-agent `launch:` (None: the repository's)
 
     @property
     def exclusions(self) -> tuple[str, ...]:

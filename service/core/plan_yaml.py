@@ -13,6 +13,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import yamlnodes as yn
+from .launch import parse_agent_launch
 from .model import Problem
 from .plan_draft import (
     AGENT_KEYS,
@@ -177,6 +178,13 @@ class _Reader:
                     agent.broken.add(e.key)
                 else:
                     agent.findings = [v.value for v in values]
+            elif e.key == "launch":
+                got = parse_agent_launch(e.value, self.line(e.value), agent=who, line_of=self.line)
+                if isinstance(got, list):
+                    agent.broken.add("launch")
+                    self.draft.problems.extend(got)
+                else:
+                    agent.launch = got
             else:
                 message, fix = yn.unknown_key_message(e.key, AGENT_KEYS)
                 self.problem("unknown-key", message, fix, agent=who, field=e.key,
