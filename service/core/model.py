@@ -13,7 +13,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .launch import LaunchSettings
+    from .dividend import AgentWork
+    from .launch import LaunchSettings, LaunchState
 
 TERRITORY_CHECK = "wavegate/territory"
 GATE_CHECK = "wavegate/wave-gate"
@@ -411,3 +412,5 @@ class DashboardState:
     notice: str | None = None
     dispatched_at: datetime | None = None
     warnings: tuple[PlanWarning, ...] = ()
+    launches: tuple[LaunchState, ...] = ()  # each agent's launch state, when launching is configured
+    work: tuple[AgentWork, ...] = ()  # agents' work time for the dividend (empty: PR opened → merged)
