@@ -619,6 +619,16 @@ def names_branch(title: str | None, branch: str) -> bool:
     return bool(title) and re.search(rf"(?<![\w/.-]){re.escape(branch)}(?![\w/.-])", title or "") is not None
 
 
+_RUN_PR = re.compile(r"\(PR #([0-9]{1,9})\)\s*$")
+
+
+def run_pull(display_title: str | None) -> int | None:
+    """The agent PR a run names in its ``run-name`` (``wavegate AGENT on BRANCH (PR #N)``, as
+    the workflows in ``deploy/agents/`` name their runs), or None for any other run."""
+    match = _RUN_PR.search(display_title or "")
+    return int(match[1]) if match else None
+
+
 _CLOCK_SKEW = timedelta(seconds=5)  # the record's time is the worker's clock, the run's GitHub's
 
 
