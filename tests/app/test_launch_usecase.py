@@ -256,3 +256,38 @@ def test_the_dividend_uses_the_agents_run_time():
     pull_closed(fake, REPO, 22)
     board = _dashboard(fake)
     assert "from each run's start to its end" in board and "Critical path" in board
+
+
+def test_a_workflow_run_event_refreshes_the_dashboard():
+    from service.usecases import follow_run
+
+    fake = _fake()
+    fake.finish_run(70002, "cancelled", minutes=3)
+    follow_run(fake, REPO, 70002, 21)
+    assert "❌ failed in 3 min (cancelled)" in _dashboard(fake)
+    assert len([c for c in fake.comments_on(21) if "wavegate:run-failed 70002" in c.body]) == 1
+    assert follow_run(fake, REPO, 99, 21) == "run 99 or #21 not found"
+
+
+def test_workflow_run_is_routed_by_the_pr_its_run_name_names():
+    from service.routes import route
+    from service.settings import Settings
+
+    settings = Settings(app_id=1, private_key="k", webhook_secrets=("s",))
+    payload = {"action": "completed", "installation": {"id": 5}, "repository": {"full_name": REPO},
+               "sender": {"login": settings.bot_login},
+               "workflow_run": {"id": 70001, "event": "workflow_dispatch",
+                                "display_title": "wavegate api on wavegate/42/api (PR #20)"}}
+    got = route("workflow_run", payload, settings)
+    assert got.job == "workers.jobs.follow_run" and got.kwargs["number"] == 20 and got.kwargs["run_id"] == 70001
+    payload["workflow_run"]["display_title"] = "CI"
+    assert route("workflow_run", payload, settings).reason == "workflow run names no agent PR"
+    payload["workflow_run"]["event"] = "push"
+    assert route("workflow_run", payload, settings).reason == "workflow run of a push event"
+
+
+def test_the_user_token_is_a_secret_of_the_settings():
+    from service.settings import Settings
+
+    s = Settings(app_id=1, private_key="k" * 8, webhook_secrets=("s" * 8,), copilot_user_token="ghu_abcdef123456")
+    assert "ghu_abcdef123456" in s.secret_values and "ghu_abcdef123456" not in repr(s)
