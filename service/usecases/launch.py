@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from ..core import launch as core
 from ..core import report_launch
@@ -252,14 +253,14 @@ def _account(state: LaunchState, seen: _Seen, view: LaunchView) -> None:
         view.spans.setdefault(state.agent, []).append(state.run.span)
 
 
-def dashboard_fields(view: LaunchView, rows: tuple[AgentRow, ...], skipped: frozenset[str]) -> dict[str, object]:
+def dashboard_fields(view: LaunchView, rows: tuple[AgentRow, ...], skipped: frozenset[str]) -> dict[str, Any]:
     """The ``DashboardState`` fields launching fills: ``launches`` (each agent's state), ``work``
     (the dividend's agent work time), launch ``problems`` and a ``notice``. Empty when launching
     is not configured, so the dashboard is as before."""
     if not view.states:
         return {}
     work = tuple(works_from_rows(rows, skipped, runs=view.spans, launched_at=view.launched_at))
-    out: dict[str, object] = {"launches": view.states, "work": work}
+    out: dict[str, Any] = {"launches": view.states, "work": work}
     notices = list(view.notices)
     if view.problems:  # settings problems of a dispatched plan: shown, never a reason to stop it
         notices.insert(0, problems_markdown(view.problems).rstrip())
