@@ -291,3 +291,19 @@ def test_the_user_token_is_a_secret_of_the_settings():
 
     s = Settings(app_id=1, private_key="k" * 8, webhook_secrets=("s" * 8,), copilot_user_token="ghu_abcdef123456")
     assert "ghu_abcdef123456" in s.secret_values and "ghu_abcdef123456" not in repr(s)
+
+
+def test_a_pr_based_on_an_agent_branch_gets_that_agents_checks():
+    from service.core.model import GATE_CHECK, TERRITORY_CHECK
+
+    fake = _fake()
+    inside = fake.open_pull("copilot/api-work", base="wavegate/42/api")
+    fake.push(inside, [cf("services/api/a.py")])
+    check_pull(fake, REPO, inside)
+    head = fake.pulls[inside].head_sha
+    assert fake.latest(head, TERRITORY_CHECK).conclusion == "success"
+    assert fake.latest(head, GATE_CHECK).conclusion == "success"
+    crossing = fake.open_pull("copilot/api-more", base="wavegate/42/api")
+    fake.push(crossing, [cf("apps/web/b.tsx")])
+    check_pull(fake, REPO, crossing)
+    assert fake.latest(fake.pulls[crossing].head_sha, TERRITORY_CHECK).conclusion == "failure"
