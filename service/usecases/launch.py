@@ -64,6 +64,7 @@ class LaunchView:
     notices: list[str] = field(default_factory=list)
     problems: tuple[Problem, ...] = ()
     started: list[str] = field(default_factory=list)
+    default_branch: str | None = None  # read once per reconcile, only when a workflow is dispatched
 
 
 @dataclass
@@ -193,8 +194,8 @@ def _call(gh: GitHubPort, ctx: PlanContext, d: LaunchDecision, pull: PullData,
             body = core.copilot_assignment(repository=ctx.repo, branch=pull.head_ref, prompt=pull.body or "")
             gh.assign_agent(ctx.repo, pull.number, body, token=copilot_token() or "")
             return None
-        default = gh.repository(ctx.repo).default_branch
-        body = core.dispatch_request(default_branch=default, issue=ctx.issue.number, agent=d.agent,
+        view.default_branch = view.default_branch or gh.repository(ctx.repo).default_branch
+        body = core.dispatch_request(default_branch=view.default_branch, issue=ctx.issue.number, agent=d.agent,
                                      pr=pull.number, branch=pull.head_ref, plan_hash=ctx.hash)
         return core.dispatched_run_id(gh.dispatch_workflow(ctx.repo, d.settings.workflow or "", body))
     except (NotFound, Conflict, PermissionDenied) as exc:
