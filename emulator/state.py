@@ -17,9 +17,10 @@ from pathlib import Path
 
 from .gitrepo import GitRepo
 
-DEFAULT_EVENTS = ["issues", "issue_comment", "pull_request", "merge_group", "check_run", "check_suite"]
+DEFAULT_EVENTS = ["issues", "issue_comment", "pull_request", "merge_group", "check_run", "check_suite",
+                  "workflow_run"]
 DEFAULT_PERMISSIONS = {"checks": "write", "contents": "write", "issues": "write", "pull_requests": "write",
-                       "metadata": "read", "merge_queues": "read"}
+                       "metadata": "read", "merge_queues": "read", "actions": "write"}
 ROLE_RANK = {"read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
 

@@ -43,6 +43,12 @@ def group_key(installation_id: int, repo: str, head_sha: str) -> str:
     return work_key("group", installation_id, repo, head_sha)
 
 
+def run_key(installation_id: int, repo: str, number: int) -> str:
+    """An agent's workflow run moved (``workflow_run``): per agent PR, so a burst of run events
+    is one reconcile."""
+    return work_key("run", installation_id, repo, number)
+
+
 def repo_key(installation_id: int, repo: str) -> str:
     """Everything of one repository: the periodic reconcile's key, and the lock every job that
     writes to the repository holds."""

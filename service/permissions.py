@@ -45,6 +45,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"): ("checks", "read"),
     ("POST", "/repos/{owner}/{repo}/check-runs"): ("checks", "write"),
     ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"): ("checks", "write"),
+    # Launching agents (DESIGN §3.8); the coding agent's assignment is sent with the operator's user
+    # token (COPILOT_USER_TOKEN), never the installation's, so it is not in this table.
+    ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"): ("actions", "write"),
+    ("GET", "/repos/{owner}/{repo}/actions/runs"): ("actions", "read"),
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}"): ("actions", "read"),
     # Installation-level listing: available to every installation token (metadata).
     ("GET", "/installation/repositories"): ("metadata", "read"),
     # App-level endpoints, called with the App's JWT: no installation permission.
@@ -93,6 +98,10 @@ OPERATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "update_branch": (("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/update-branch"),),
     "close_issue": (("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"),),
     "edit_issue_body": (("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}"),),
+    "dispatch_workflow": (("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),),
+    "workflow_runs": (("GET", "/repos/{owner}/{repo}/actions/runs"),),
+    "get_workflow_run": (("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}"),),
+    "assign_agent": (),  # the operator's user token, not the installation's
     "app_installations": (("GET", "/app/installations"), ("GET", "/installation/repositories")),
     "list_failed_deliveries": (("GET", "/app/hook/deliveries"),),
     "redeliver": (("POST", "/app/hook/deliveries/{delivery_id}/attempts"),),
@@ -106,7 +115,12 @@ EVENT_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "merge_group": ("merge_queues",),
     "check_run": ("checks",),
     "check_suite": ("checks",),
+    "workflow_run": ("actions",),
 }
+# Needed only where launching agents is configured (``launch:`` in a repository's settings): the
+# start-up check reports them as a launch warning, not as a broken registration.
+LAUNCH_PERMISSIONS = frozenset({"actions"})
+LAUNCH_EVENTS = frozenset({"workflow_run"})
 # Delivered to every App holding ``checks`` (no subscription needed, none possible).
 IMPLIED_EVENTS = frozenset({"check_run", "check_suite"})
 

@@ -12,6 +12,7 @@ the job re-reads everything else from GitHub.
 | check_suite rerequested | rerun_checks | both checks on that SHA |
 | merge_group checks_requested | check_merge_group | both checks on the merge-group commit |
 | merge_group destroyed | (none) | nothing to undo: checks on a group commit die with it |
+| workflow_run requested / in_progress / completed (a dispatched run naming an agent PR) | follow_run | that agent's launch state on the dashboard, a failed run's comment |
 
 Filters applied before the table (DESIGN §3.7): events without ``installation`` (not an App
 delivery), events whose sender is the App's own bot (except ``rerequested``: a person pressed a
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import jobspec
+from .core.launch import run_pull
 from .core.model import CHECK_NAMES
 from .jobspec import JOBS, Route, work_key  # noqa: F401  (re-exported for the table's readers)
 from .settings import Settings
@@ -113,6 +115,18 @@ def _merge_group(payload: dict[str, Any], settings: Settings) -> dict[str, Any] 
     return {"head_sha": group["head_sha"], "base_sha": group["base_sha"], "head_ref": group["head_ref"]}
 
 
+def _workflow_run(payload: dict[str, Any], settings: Settings) -> dict[str, Any] | str:
+    # A dispatched run's head_branch is the default branch: the agent PR is named in the run's
+    # run-name (display_title), as the workflows in deploy/agents/ write it.
+    run = payload.get("workflow_run") or {}
+    if run.get("event") != "workflow_dispatch":
+        return f"workflow run of a {run.get('event')} event"
+    number = run_pull(run.get("display_title"))
+    if number is None:
+        return "workflow run names no agent PR"
+    return {"run_id": int(run["id"]), "number": number}
+
+
 @dataclass(frozen=True)
 class Rule:
     job: str
@@ -139,6 +153,9 @@ TABLE: dict[tuple[str, str], Rule | None] = {
     ("merge_group", "checks_requested"): Rule(JOBS + "check_merge_group", _merge_group,
                                               lambda i, r, kw: jobspec.group_key(i, r, kw["head_sha"])),
     ("merge_group", "destroyed"): None,
+    **{("workflow_run", a): Rule(JOBS + "follow_run", _workflow_run,
+                                 lambda i, r, kw: jobspec.run_key(i, r, kw["number"]))
+       for a in ("requested", "in_progress", "completed")},
 }
 
 
@@ -159,7 +176,8 @@ def route(event: str, payload: dict[str, Any], settings: Settings) -> Route | Sk
     repo = (payload.get("repository") or {}).get("full_name")
     if not repo:
         return Skip(200, "no repository")
-    if _login(payload) == settings.bot_login and action != "rerequested":
+    # A run the App dispatched has the App as its sender: still a run to follow.
+    if _login(payload) == settings.bot_login and action != "rerequested" and event != "workflow_run":
         return Skip(200, "own event")
     if event in ("check_run", "check_suite"):
         foreign = _foreign_app(payload.get(event) or {}, settings)

@@ -65,6 +65,9 @@ class Settings:
     reconcile_interval: int = 300
     redelivery_sweep: bool = False
     queue_name: str = DEFAULT_QUEUE
+    # A user token for starting GitHub's coding agent (launch via copilot): GitHub accepts the
+    # assignment only from a user. Never logged: it is registered with the log scrubber.
+    copilot_user_token: str | None = field(default=None, repr=False)
 
     @property
     def bot_login(self) -> str:
@@ -74,7 +77,7 @@ class Settings:
     @property
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string this process holds, for the log scrubber."""
-        values = [*self.webhook_secrets, self.private_key]
+        values = [*self.webhook_secrets, self.private_key, self.copilot_user_token or ""]
         password = urlsplit(self.redis_url).password
         if password:
             values.append(password)
@@ -110,6 +113,7 @@ class Settings:
             reconcile_interval=_positive_int(env, "RECONCILE_INTERVAL", 300),
             redelivery_sweep=_bool(env, "REDELIVERY_SWEEP", False),
             queue_name=_queue_name(env),
+            copilot_user_token=_get(env, "COPILOT_USER_TOKEN") or None,
         )
 
 

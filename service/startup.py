@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import permissions
+from .core import launch, report_launch
 from .logs import event
 from .routes import TABLE
 
@@ -21,9 +22,10 @@ log = logging.getLogger(__name__)
 def app_problems(permissions_granted: Mapping[str, str], events: list[str] | tuple[str, ...]) -> list[str]:
     """What a registered App (``GET /app``'s ``permissions`` and ``events``) lacks: one line per
     missing permission or unsubscribed routed event. Empty when nothing is missing."""
-    needed = {**permissions.required(), "merge_queues": "read"}
+    needed = {p: a for p, a in permissions.required().items() if p not in permissions.LAUNCH_PERMISSIONS}
+    needed["merge_queues"] = "read"
     problems = [f"permission {p} missing" for p in permissions.missing_permissions(permissions_granted, needed)]
-    routed = {e for e, _ in TABLE} - permissions.IMPLIED_EVENTS
+    routed = {e for e, _ in TABLE} - permissions.IMPLIED_EVENTS - permissions.LAUNCH_EVENTS
     problems += [f"event {e} not subscribed" for e in sorted(routed - set(events))]
     return problems
 
@@ -45,12 +47,26 @@ def check_app(settings: Any, *, fetch: Callable[[Any], tuple[Mapping[str, str], 
         event(log, "app_check_failed", logging.WARNING, reason=type(exc).__name__)
         return []
     problems = app_problems(granted, events)
+    # Launching is configured per repository (``launch:``): the App cannot know here whether any
+    # installation uses it, so its lack is a warning for those that do, never a broken registration.
+    launch_warning = report_launch.permissions_warning(launch_problems(granted, events))
     if problems:
+        extra = {"launch": launch_warning} if launch_warning else {}
         event(log, "app_registration_incomplete", logging.WARNING, problems=problems,
-              fix="grant them in the App's settings (Permissions & events), then accept them on each installation")
+              fix="grant them in the App's settings (Permissions & events), then accept them on each installation",
+              **extra)
+    elif launch_warning:
+        event(log, "launch_permissions_missing", logging.WARNING, problems=launch_warning)
     else:
         event(log, "app_registration_ok")
     return problems
+
+
+def launch_problems(permissions_granted: Mapping[str, str], events: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """What launching agents via workflow needs and the App lacks (``actions: write``, event
+    ``workflow_run``); empty when nothing is missing."""
+    needed = launch.needed_permissions([launch.LaunchSettings(via=launch.Via.WORKFLOW)])
+    return launch.missing_permissions(needed, permissions_granted, events)
 
 
 def check_app_in_background(settings: Any) -> threading.Thread:

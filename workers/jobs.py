@@ -77,6 +77,14 @@ def pull_closed(installation_id: int, repo: str, number: int, delivery_id: str |
                 call=lambda gh, job_id: usecases.pull_closed(gh, repo, number, job_id=job_id))
 
 
+def follow_run(installation_id: int, repo: str, run_id: int, number: int, delivery_id: str | None = None) -> str:
+    """``workflow_run`` of an agent's run naming PR ``number``: refresh its plan's dashboard."""
+    return _run("follow_run", installation_id, repo, delivery_id, number=number,
+                coalesce=jobspec.run_key(installation_id, repo, number),
+                failure={"number": number},
+                call=lambda gh, job_id: usecases.follow_run(gh, repo, run_id, number, job_id=job_id))
+
+
 def rerun_checks(installation_id: int, repo: str, head_sha: str, pr_numbers: list[int] | None = None,
                  check_name: str | None = None, delivery_id: str | None = None) -> str:
     """``check_run``/``check_suite`` ``rerequested`` on ``head_sha``."""

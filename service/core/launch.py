@@ -539,6 +539,7 @@ class WorkflowRun:
     run_started_at: datetime | None = None
     updated_at: datetime | None = None
     html_url: str | None = None
+    display_title: str | None = None  # the run's ``run-name``: ``wavegate AGENT on BRANCH (PR #N)``
 
     @property
     def span(self) -> tuple[datetime, datetime] | None:
@@ -599,16 +600,33 @@ def _run_state(run: WorkflowRun) -> RunState:
 
 def match_run(record: LaunchRecord, runs: Iterable[WorkflowRun], branch: str) -> WorkflowRun | None:
     """The run of ``record``: the one with its ``run_id``; without an id (a 204 answer, or a
-    worker killed before it stored the id), the earliest ``workflow_dispatch`` run of the agent's
-    ``branch`` created at or after the record (the dispatch names the branch in its inputs and
-    agent workflows put it in their ``run-name``). None when no run fits."""
+    worker killed before it stored the id), the earliest ``workflow_dispatch`` run created at or
+    after the record whose ``display_title`` (the workflow's ``run-name``, ``wavegate AGENT on
+    BRANCH (PR #N)`` in the shipped workflows) names the agent's ``branch``. A dispatched run's
+    ``head_branch`` is the branch it was dispatched on (the default branch), so it cannot tell
+    agents apart. None when no run fits."""
     runs = list(runs)
     if record.run_id is not None:
         return next((r for r in runs if r.id == record.run_id), None)
-    fits = [r for r in runs if r.head_branch == branch and r.event == "workflow_dispatch"
+    fits = [r for r in runs if r.event == "workflow_dispatch" and names_branch(r.display_title, branch)
             and (record.at is None or r.created_at is None or r.created_at >= record.at - _CLOCK_SKEW)]
     return min(fits, key=lambda r: (r.created_at.timestamp() if r.created_at else float("inf"), r.id),
                default=None)
+
+
+def names_branch(title: str | None, branch: str) -> bool:
+    """Whether a run title (``run-name``) names ``branch`` as a whole word (``… on BRANCH …``)."""
+    return bool(title) and re.search(rf"(?<![\w/.-]){re.escape(branch)}(?![\w/.-])", title or "") is not None
+
+
+_RUN_PR = re.compile(r"\(PR #([0-9]{1,9})\)\s*$")
+
+
+def run_pull(display_title: str | None) -> int | None:
+    """The agent PR a run names in its ``run-name`` (``wavegate AGENT on BRANCH (PR #N)``, as
+    the workflows in ``deploy/agents/`` name their runs), or None for any other run."""
+    match = _RUN_PR.search(display_title or "")
+    return int(match[1]) if match else None
 
 
 _CLOCK_SKEW = timedelta(seconds=5)  # the record's time is the worker's clock, the run's GitHub's

@@ -50,19 +50,17 @@ def _plan_meaning(plan: Plan) -> dict[str, Any]:
     return {
         "base": plan.base,
         "strict": plan.strict,
-        "agents": [
-            {
-                "name": a.name,
-                "wave": a.wave,
-                "after": list(a.after),
-                "territory": list(a.territory),
-                "findings": list(a.findings),
-                "do_not_modify": list(a.do_not_modify),
-                "branch": a.branch,
-            }
-            for a in plan.agents
-        ],
+        "agents": [_agent_meaning(a) for a in plan.agents],
     }
+
+
+def _agent_meaning(a: Agent) -> dict[str, Any]:
+    meaning: dict[str, Any] = {"name": a.name, "wave": a.wave, "after": list(a.after),
+                               "territory": list(a.territory), "findings": list(a.findings),
+                               "do_not_modify": list(a.do_not_modify), "branch": a.branch}
+    if a.launch is not None:  # only when set: every plan without it keeps its hash
+        meaning["launch"] = {"via": a.launch.via.value, "workflow": a.launch.workflow, "comment": a.launch.comment}
+    return meaning
 
 
 def plan_hash(plan: Plan) -> str:

@@ -13,7 +13,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .launch import LaunchSettings
+    from .dividend import AgentWork
+    from .launch import LaunchSettings, LaunchState
 
 TERRITORY_CHECK = "wavegate/territory"
 GATE_CHECK = "wavegate/wave-gate"
@@ -41,6 +42,7 @@ class Agent:
     do_not_modify: tuple[str, ...] = ()
     branch: str | None = None
     line: int | None = None
+    launch: LaunchSettings | None = None  # the plan's per-agent `launch:` (None: the repository's)
 
     @property
     def exclusions(self) -> tuple[str, ...]:
@@ -411,3 +413,5 @@ class DashboardState:
     dispatched_at: datetime | None = None
     warnings: tuple[PlanWarning, ...] = ()
     proposal: str | None = None  # the folded plan proposed from the issue's findings (no plan yet)
+    launches: tuple[LaunchState, ...] = ()  # each agent's launch state, when launching is configured
+    work: tuple[AgentWork, ...] = ()  # agents' work time for the dividend (empty: PR opened → merged)

@@ -155,6 +155,7 @@ def build_plan(draft: PlanDraft) -> Plan:
             do_not_modify=tuple(i.value for i in a.do_not_modify),
             branch=a.branch,
             line=a.line,
+            launch=a.launch,
         )
         for a in draft.agents
     )

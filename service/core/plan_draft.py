@@ -5,10 +5,14 @@ problems into a frozen ``Plan``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .model import Problem
 
-AGENT_KEYS = ("name", "wave", "branch", "territory", "findings", "do_not_modify", "after")
+if TYPE_CHECKING:
+    from .launch import LaunchSettings
+
+AGENT_KEYS = ("name", "wave", "branch", "territory", "findings", "do_not_modify", "after", "launch")
 TOP_KEYS = ("base", "strict", "agents")
 MAX_AGENTS = 100
 MAX_PATTERNS = 1000  # territory and do_not_modify patterns of all agents together
@@ -91,6 +95,7 @@ class AgentDraft:
     finding_lines: list[int | None] = field(default_factory=list)
     do_not_modify: list[Item] = field(default_factory=list)
     after: list[Item] = field(default_factory=list)
+    launch: LaunchSettings | None = None  # the agent's own `launch:`, laid over the repository's
     broken: set[str] = field(default_factory=set)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import yamlnodes as yn
+from .launch import parse_agent_launch
 from .model import Problem
 from .plan_draft import (
     AGENT_KEYS,
@@ -169,6 +170,13 @@ class _Reader:
                     agent.branch, agent.branch_line = text.strip(), self.line(e.value)
             elif e.key in ("territory", "do_not_modify", "after", "findings"):
                 self.read_list_field(agent, e, who)
+            elif e.key == "launch":
+                got = parse_agent_launch(e.value, self.line(e.value), agent=who, line_of=self.line)
+                if isinstance(got, list):
+                    agent.broken.add("launch")
+                    self.draft.problems.extend(got)
+                else:
+                    agent.launch = got
             else:
                 message, fix = yn.unknown_key_message(e.key, AGENT_KEYS)
                 self.problem("unknown-key", message, fix, agent=who, field=e.key,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .dividend import dividend as agent_dividend
 from .markers import DASHBOARD_MARKER, state_marker
 from .model import (
     AgentRow,
@@ -33,6 +34,7 @@ from .report_format import (
     pr_ref,
     utc,
 )
+from .report_launch import dividend_text, launch_lines
 
 # Mermaid classes, one per state a node can be in.
 _CLASS_STYLES = {
@@ -289,6 +291,13 @@ def _amendments(state: DashboardState) -> list[str]:
     return lines
 
 
+def work_dividend(state: DashboardState) -> str | None:
+    """The parallelism dividend from agents' work time (``state.work``: each run's span, or
+    launch to last push), once every agent merged or was skipped; None before."""
+    d = agent_dividend(state.dispatched_at, state.work)
+    return dividend_text(d).rstrip("\n") if d else None
+
+
 def dividend(state: DashboardState) -> str | None:
     """The parallelism dividend once every agent has merged or was skipped: the sum of per-agent
     durations (PR opened → merged) against the wall clock from dispatch to the last merge, with
@@ -376,7 +385,10 @@ def dashboard(state: DashboardState) -> str:
         lines += ["", "### Scope expansions", *expansions]
     if s.amendments:
         lines += ["", "### Plan amendments", "", *_amendments(s)]
-    gain = dividend(s)
+    launches = launch_lines(s.launches)
+    if launches:
+        lines += ["", launches.rstrip("\n")]
+    gain = work_dividend(s) if s.work else dividend(s)
     if gain:
         lines += ["", gain]
     lines += ["", "<sub>Commands (comment on this issue): `/wavegate refresh` · `/wavegate skip AGENT` · `/wavegate cancel`</sub>"]

@@ -199,6 +199,18 @@ def failed_run_notice(state: LaunchState) -> str:
     return f"❌ The run of agent {code(state.agent)} ended: {how}{link}. `/wavegate relaunch {state.agent}` starts it again."
 
 
+def launch_refused_notice(agent: str, settings: LaunchSettings, error: str) -> str:
+    """The dashboard notice when GitHub refused the launch call itself (``error`` names the
+    error type: ``NotFound``, ``Conflict`` or ``PermissionDenied``); the agent is not retried."""
+    why = {
+        "NotFound": "GitHub did not find it",
+        "Conflict": "GitHub refused it (a workflow needs `on: workflow_dispatch` on the default branch)",
+        "PermissionDenied": "the App lacks the permission (`actions: write`, or a user token for the coding agent)",
+    }.get(error, "GitHub refused it")
+    return (f"⚠️ Agent {code(agent)} was not started via {via_text(settings)}: {why}. Fix the setting, then "
+            f"comment `/wavegate relaunch {agent}`.")
+
+
 # --------------------------------------------------------------------------- dividend
 
 

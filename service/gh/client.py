@@ -15,8 +15,9 @@ import requests
 from github import Auth, GithubException, GithubRetry
 from requests.utils import parse_header_links
 
+from ..core.launch import WorkflowRun
 from ..core.model import Annotation, ChangedFile, ChangeSet, CheckOutput, FileSource
-from ..errors import Conflict, NotFound, RateLimited, TransientGitHubError
+from ..errors import Conflict, NotFound, PermissionDenied, RateLimited, TransientGitHubError
 from ..records import CheckRunData, CommentData, IssueData, PullData, RepoData, TreeData
 from . import memo as memos
 from . import parse
@@ -496,3 +497,52 @@ class PyGithubPort:
         """``PATCH /repos/{repo}/issues/{n}`` with ``state: closed, state_reason: completed``."""
         self._write("PATCH", f"/repos/{repo}/issues/{number}",
                     {"state": "closed", "state_reason": "completed"})
+
+    # -- launching agents (DESIGN §3.8)
+
+    def dispatch_workflow(self, repo: str, workflow: str, body: dict[str, object]) -> dict[str, object] | None:
+        """``POST /repos/{repo}/actions/workflows/{workflow}/dispatches`` (``launch.dispatch_request``
+        body). With ``return_run_details`` GitHub answers 200 with ``workflow_run_id``, ``run_url`` and
+        ``html_url`` (changelog 2026-02-19); a GitHub without it answers 204: None. Needs ``actions: write``."""
+        d = self._write("POST", f"/repos/{repo}/actions/workflows/{self._q(workflow)}/dispatches", body)
+        return d if isinstance(d, dict) else None
+
+    def workflow_runs(self, repo: str, *, event: str = "workflow_dispatch") -> list[WorkflowRun]:
+        """``GET /repos/{repo}/actions/runs?event=…``, the first page (newest first): the runs a
+        launch without a recorded run id is matched against (``launch.match_run``)."""
+        data = self._call("GET", f"/repos/{repo}/actions/runs", params={"event": event, "per_page": PER_PAGE})[1]
+        return [parse.workflow_run(d) for d in (data or {}).get("workflow_runs", ())]
+
+    def get_workflow_run(self, repo: str, run_id: int) -> WorkflowRun:
+        """``GET /repos/{repo}/actions/runs/{run_id}``."""
+        return parse.workflow_run(self._call("GET", f"/repos/{repo}/actions/runs/{int(run_id)}")[1])
+
+    def assign_agent(self, repo: str, number: int, body: dict[str, object], *, token: str) -> None:
+        """``POST /repos/{repo}/issues/{n}/assignees`` with ``agent_assignment``
+        (``launch.copilot_assignment``; changelog 2025-12-03), sent with the operator's user
+        ``token``: GitHub refuses it with an installation token. The token goes in the header
+        only, never in a log line or an error message."""
+        if self.dry_run:
+            log.info("dry run: POST /repos/%s/issues/%s/assignees not sent", repo, number)
+            return
+        base = str(getattr(self._req, "base_url", None) or "https://api.github.com").rstrip("/")
+        url = f"{base}/repos/{repo}/issues/{int(number)}/assignees"
+        with self._pacer.write(self._key):
+            try:
+                answer = requests.post(url, json=body, timeout=30, headers={
+                    "Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})
+            except requests.exceptions.RequestException as exc:
+                raise TransientGitHubError(f"POST /repos/{repo}/issues/{number}/assignees: {type(exc).__name__}") from None
+        if answer.status_code >= 300:
+            raise _user_token_error(answer.status_code, f"POST /repos/{repo}/issues/{number}/assignees")
+
+
+def _user_token_error(status: int, request: str) -> Exception:
+    """The ``service.errors`` type of a refused user-token request (no body: it may echo input)."""
+    if status == 404:
+        return NotFound(f"{request}: 404")
+    if status in (409, 422):
+        return Conflict(f"{request}: {status}")
+    if status in (401, 403):
+        return PermissionDenied(f"{request}: {status} (the user token is not accepted)")
+    return TransientGitHubError(f"{request}: {status}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..core.launch import WorkflowRun
 from ..core.model import Annotation, ChangedFile, ChangeSet, CheckOutput, FileSource
 from ..records import CheckRunData, CommentData, IssueData, PullData, TreeData
 
@@ -107,3 +108,12 @@ def tree_changes(base: TreeData, head: TreeData) -> ChangeSet:
         files.append(ChangedFile(path=path, status=status))
     return ChangeSet(files=tuple(files), source=FileSource.TREE)
 
+
+
+def workflow_run(d: dict[str, Any]) -> WorkflowRun:
+    """A ``workflow-run`` (REST, and the ``workflow_run`` webhook's object) as a core record."""
+    return WorkflowRun(id=int(d["id"]), status=str(d.get("status") or "queued"), conclusion=d.get("conclusion"),
+                       head_branch=d.get("head_branch"), event=str(d.get("event") or ""),
+                       created_at=when(d.get("created_at")), run_started_at=when(d.get("run_started_at")),
+                       updated_at=when(d.get("updated_at")), html_url=d.get("html_url"),
+                       display_title=d.get("display_title"))

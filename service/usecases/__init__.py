@@ -8,12 +8,14 @@ state (events are triggers, not data), so running one twice writes nothing the s
 - ``pulls``: check a PR, a PR closed, re-runs, merge groups, the periodic pass, failure reports;
 - ``commands``: ``/wavegate`` commands;
 - ``context``: reading a plan's live state;
-- ``checks``: posting the two check runs.
+- ``checks``: posting the two check runs;
+- ``launch``: starting agents when their wave opens, following their runs.
 
 The jobs (``workers.jobs``) call only the names below.
 """
 
 from .commands import handle_command
+from .launch import follow_run
 from .plan import reconcile_plan
 from .pulls import (
     check_merge_group,
@@ -24,5 +26,5 @@ from .pulls import (
     rerun_checks,
 )
 
-__all__ = ["check_merge_group", "check_pull", "handle_command", "pull_closed", "reconcile_plan",
+__all__ = ["check_merge_group", "check_pull", "follow_run", "handle_command", "pull_closed", "reconcile_plan",
            "reconcile_repository", "report_failure", "rerun_checks"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import commands as core_commands
-from ..core import report
+from ..core import report, report_commands
 from ..core.model import RepoConfig
 from ..gh import GitHubPort
 from ..records import IssueData
@@ -38,12 +38,19 @@ def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sende
     dashboard = find_dashboard(gh, repo, issue)
     ctx = load_context(gh, repo, iss, cfg, dashboard=dashboard, with_pulls=False)
     skip: set[str] = set()
+    relaunch: set[str] = set()
     cancel = False
     for cmd in cmds:
         if cmd.verb == "skip" and ctx is not None and cmd.args:
             unknown = [a for a in cmd.args if ctx.plan.agent(a) is None]
             replies.extend(report.skip_unknown_agent(a, ctx.plan) for a in unknown)
             skip.update(a for a in cmd.args if a not in unknown)
+            if unknown:
+                continue
+        elif cmd.verb == "relaunch" and ctx is not None and cmd.args:
+            unknown = [a for a in cmd.args if ctx.plan.agent(a) is None]
+            replies.extend(report_commands.unknown_agent(a, ctx.plan) for a in unknown)
+            relaunch.update(a for a in cmd.args if a not in unknown)
             if unknown:
                 continue
         elif cmd.verb == "cancel":
@@ -60,7 +67,8 @@ def handle_command(gh: GitHubPort, repo: str, issue: int, comment_id: int, sende
         return "plan not valid; commands acknowledged"
     outcome = reconcile_context(gh, repo, issue, job_id=job_id, reason="command",
                                 add_skipped=frozenset(skip), cancel=cancel, dashboard=dashboard,
-                                issue_data=iss, config=cfg)
+                                issue_data=iss, config=cfg, relaunch=frozenset(relaunch),
+                                command=comment_id if relaunch else None)
     return f"commands {[c.verb for c in cmds]}: {outcome}"
 
 

@@ -182,7 +182,7 @@ def plan_for_pull(gh: GitHubPort, repo: str, pull: PullData, cfg: RepoConfig) ->
     """The active plan a PR is an agent PR of, with the agent's name; None for any other PR.
 
     An agent PR has its head in this repository (forks never count) on the branch of an agent of
-    an open, labelled dispatch issue. The PR body marker names the issue; when it is missing or
+    an open, labelled dispatch issue; a PR based on an agent's branch counts as that agent's work. The PR body marker names the issue; when it is missing or
     wrong, open dispatch issues are searched for an agent with that branch.
     """
     if not pull.same_repo:
@@ -212,8 +212,16 @@ def _agent_of(gh: GitHubPort, repo: str, issue: IssueData, cfg: RepoConfig,
     if not isinstance(result, Plan):
         return None
     for agent in result.agents:
-        if markers.branch_name(issue.number, agent, cfg.branch_prefix) == pull.head_ref:
+        branch = markers.branch_name(issue.number, agent, cfg.branch_prefix)
+        if branch == pull.head_ref:
             ctx = load_context(gh, repo, issue, cfg, known={pull.number: pull})
+            if ctx is not None and ctx.plan.agent(agent.name) is not None:
+                return ctx, agent.name
+    for agent in result.agents:
+        # A PR whose base is an agent's branch is that agent's work, whatever opened it (GitHub's
+        # coding agent opens its own PR on the branch it was given): checked with its territory.
+        if markers.branch_name(issue.number, agent, cfg.branch_prefix) == pull.base_ref:
+            ctx = load_context(gh, repo, issue, cfg)
             if ctx is not None and ctx.plan.agent(agent.name) is not None:
                 return ctx, agent.name
     return None

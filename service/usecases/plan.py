@@ -18,6 +18,7 @@ from typing import Any
 
 from ..core import gates, markers, plan_check, report, territory
 from ..core import plan as core_plan
+from ..core.launch import WorkflowRun
 from ..core.model import (
     Agent,
     AgentPR,
@@ -38,6 +39,7 @@ from ..errors import Conflict, NotFound, PermissionDenied
 from ..gh import GitHubPort
 from ..records import CommentData, IssueData, PullData
 from . import checks, propose
+from . import launch as launching
 from .context import (
     WRITE_ROLES,
     PlanContext,
@@ -157,6 +159,9 @@ class ReconcileRequest:
     issue_data: IssueData | None = None
     config: RepoConfig | list[Problem] | None = None
     known: dict[int, PullData] | None = field(default=None, hash=False)
+    relaunch: frozenset[str] = frozenset()  # agents `/wavegate relaunch` starts again
+    command: int | None = None  # the id of the command comment asking for it
+    runs: dict[int, WorkflowRun] | None = field(default=None, hash=False)  # runs a workflow_run event carried
 
 
 @dataclass
@@ -185,6 +190,7 @@ class _Run:
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     written: int = 0
     warnings: tuple[PlanWarning, ...] = ()  # the pre-flight's typo and removed-pattern warnings
+    launches: launching.LaunchView = field(default_factory=launching.LaunchView)
 
     def stop(self, gh: GitHubPort, outcome: str, **changes: Any) -> str:
         """Publish the carried dashboard with ``changes`` (problems, a notice) and stop with ``outcome``."""
@@ -360,6 +366,16 @@ def _check_agent_pr(gh: GitHubPort, run: _Run, agent: Agent, pull: PullData,
                 run.updates, run.commented)
 
 
+def launch_ready(gh: GitHubPort, run: _Run) -> str | None:
+    """Step: start the agents whose time has come (and those `/wavegate relaunch` names), exactly
+    once each; read their runs for the dashboard (``usecases.launch``)."""
+    ctx = _ctx(run)
+    run.launches = launching.launch_plan(gh, ctx, decisions=run.decisions, prs=run.prs, base_sha=run.base_sha,
+                                         relaunch=run.req.relaunch, command=run.req.command,
+                                         known_runs=run.req.runs)
+    return None
+
+
 def publish(gh: GitHubPort, run: _Run) -> str | None:
     """Step: the dashboard, with the gate signature and the memo in its hidden markers."""
     ctx, plan, prs = _ctx(run), _ctx(run).plan, run.prs
@@ -372,7 +388,8 @@ def publish(gh: GitHubPort, run: _Run) -> str | None:
     dispatched_at = run.carried.dispatched_at or (_now() if ctx.pulls else None)
     state = DashboardState(issue=run.req.issue, plan=plan, plan_hash=ctx.hash, rows=rows,
                            cancelled=run.cancelled, skipped=run.skipped, amendments=run.amendments,
-                           dispatched_at=dispatched_at, warnings=run.warnings)
+                           dispatched_at=dispatched_at, warnings=run.warnings,
+                           **launching.dashboard_fields(run.launches, rows, run.skipped))
     open_numbers = {str(p.number) for p in ctx.pulls.values() if p.state == "open"}
     memo = {"agents": run.digests,
             "updated": {k: v for k, v in sorted(run.updates.items()) if k in open_numbers},
@@ -396,7 +413,7 @@ def close_when_done(gh: GitHubPort, run: _Run) -> str | None:
 Step = Callable[[GitHubPort, _Run], "str | None"]
 # The reconcile after gatekeeping (``_admit``): each step returns None to go on, or the outcome.
 # A new step (e.g. launching the agents of an open wave) goes in its place in this tuple.
-STEPS: tuple[Step, ...] = (dispatch_missing, check_each_pr, publish, close_when_done)
+STEPS: tuple[Step, ...] = (dispatch_missing, check_each_pr, launch_ready, publish, close_when_done)
 
 
 def _dispatch_agent(gh: GitHubPort, ctx: PlanContext, agent: Agent, base: str, base_sha: str,

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from service.core.launch import WorkflowRun
 from service.core.model import Annotation, ChangedFile, ChangeSet, CheckOutput, FileSource
 from service.errors import Conflict, NotFound
 from service.gh.parse import ANNOTATIONS_PER_REQUEST, FILES_CAP, PER_PAGE, list_is_complete, tree_changes
@@ -91,6 +92,10 @@ class FakeGitHub:
         self._next_number = first_number
         self._next_comment = 500
         self._next_run = 9000
+        self.workflow_run_store: dict[int, WorkflowRun] = {}  # launching: dispatched runs by id
+        self.dispatches: list[tuple[str, dict]] = []  # (workflow, body) of each dispatch
+        self.assignments: list[tuple[int, dict]] = []  # (issue, body) of each agent assignment
+        self.run_details = True  # False: answer a dispatch with 204, as a GitHub without return_run_details
         tree = dict(files) if isinstance(files, dict) else {p: self._blob(p) for p in files or ()}
         self.branches[default_branch] = self._commit(tree, ())
 
@@ -531,6 +536,51 @@ class FakeGitHub:
         self._write("close_issue")
         self._fault("close_issue")
         self.issues[number] = replace(self.issues[number], state="closed")
+
+
+    # ------------------------------------------------------------------ GitHubPort: launching
+
+    def dispatch_workflow(self, repo: str, workflow: str, body: dict) -> dict | None:
+        self._write("dispatch_workflow")
+        self._fault("dispatch_workflow")
+        self.dispatches.append((workflow, body))
+        inputs = body.get("inputs") or {}
+        rid = 70000 + len(self.dispatches)
+        self.workflow_run_store[rid] = WorkflowRun(
+            # GitHub's clock, which launch records (written with the worker's clock) are compared to
+            id=rid, status="queued", head_branch=body.get("ref"), created_at=datetime.now(UTC).replace(microsecond=0),
+            html_url=f"https://github.com/{repo}/actions/runs/{rid}",
+            display_title=f"wavegate {inputs.get('agent')} on {inputs.get('branch')} (PR #{inputs.get('pr')})")
+        if not self.run_details:
+            return None
+        return {"workflow_run_id": rid, "run_url": f"https://api.github.com/repos/{repo}/actions/runs/{rid}",
+                "html_url": f"https://github.com/{repo}/actions/runs/{rid}"}
+
+    def workflow_runs(self, repo: str, *, event: str = "workflow_dispatch") -> list[WorkflowRun]:
+        self._read("workflow_runs")
+        self._fault("workflow_runs")
+        return sorted((r for r in self.workflow_run_store.values() if r.event == event), key=lambda r: -r.id)
+
+    def get_workflow_run(self, repo: str, run_id: int) -> WorkflowRun:
+        self._read("get_workflow_run")
+        self._fault("get_workflow_run")
+        if run_id not in self.workflow_run_store:
+            raise NotFound(f"GET /repos/{repo}/actions/runs/{run_id}: 404")
+        return self.workflow_run_store[run_id]
+
+    def assign_agent(self, repo: str, number: int, body: dict, *, token: str) -> None:
+        self._write("assign_agent")
+        self._fault("assign_agent")
+        self.assignments.append((number, body))
+
+    def finish_run(self, run_id: int, conclusion: str = "success", *, minutes: int = 12) -> WorkflowRun:
+        """Test control: the run started and completed ``minutes`` later with ``conclusion``."""
+        old = self.workflow_run_store[run_id]
+        start = old.created_at or self.now
+        new = replace(old, status="completed", conclusion=conclusion, run_started_at=start,
+                      updated_at=start + timedelta(minutes=minutes))
+        self.workflow_run_store[run_id] = new
+        return new
 
 
 # ---------------------------------------------------------------------- scenario helpers

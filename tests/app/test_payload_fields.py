@@ -9,7 +9,7 @@ import json
 import pytest
 
 from service import payload_fields
-from service.payload_fields import FIELDS, FieldProblem, check
+from service.payload_fields import FIELDS, UNRECORDED_FIELDS, FieldProblem, check
 from service.routes import TABLE
 
 from .conftest import WEBHOOKS, fixture_files
@@ -40,7 +40,7 @@ def test_the_recorded_payloads_exercise_every_checked_event():
 
 def test_every_routed_event_has_its_fields_and_no_other_event_does():
     routed_events = {event for (event, _action), rule in TABLE.items() if rule is not None}
-    assert set(FIELDS) == routed_events
+    assert set(FIELDS) | set(UNRECORDED_FIELDS) == routed_events
 
 
 def with_value(payload: dict, path: str, value) -> dict:

@@ -337,7 +337,8 @@ def test_latest_is_the_highest_attempt():
 
 def run(status="completed", conclusion="success", minutes=12, **kw) -> WorkflowRun:
     kw.setdefault("id", 4242)
-    kw.setdefault("head_branch", "wavegate/7/api")
+    kw.setdefault("head_branch", "main")  # a dispatched run runs on the default branch
+    kw.setdefault("display_title", "wavegate api on wavegate/7/api (PR #20)")
     return WorkflowRun(status=status, conclusion=conclusion if status == "completed" else None,
                        created_at=T0 + timedelta(seconds=20), run_started_at=T0 + timedelta(seconds=30),
                        updated_at=T0 + timedelta(seconds=30, minutes=minutes),
@@ -384,11 +385,15 @@ def test_match_run_by_id_else_by_branch_after_the_intent():
     assert match_run(by_id, runs, "wavegate/7/api").id == 7
     assert match_run(by_id, [run(id=6)], "wavegate/7/api") is None
     no_id = record(done=True)
-    earlier = WorkflowRun(id=1, status="completed", head_branch="wavegate/7/api", created_at=T0 - timedelta(hours=1))
-    other_branch = run(id=2, head_branch="wavegate/7/web")
+    earlier = WorkflowRun(id=1, status="completed", head_branch="main", created_at=T0 - timedelta(hours=1),
+                          display_title="wavegate api on wavegate/7/api (PR #20)")
+    other_branch = run(id=2, display_title="wavegate web on wavegate/7/web (PR #21)")
+    prefix_of_other = run(id=6, display_title="wavegate api2 on wavegate/7/api2 (PR #22)")
+    on_the_branch = run(id=7, head_branch="wavegate/7/api", display_title="CI")  # a run of the branch, not the agent's
     pushed = run(id=3, event="push")
     assert match_run(no_id, [earlier, other_branch, pushed, run(id=5), run(id=4)], "wavegate/7/api").id == 4
-    assert match_run(no_id, [earlier, other_branch, pushed], "wavegate/7/api") is None
+    assert match_run(no_id, [earlier, other_branch, prefix_of_other, on_the_branch, pushed],
+                     "wavegate/7/api") is None
 
 
 def test_failed_run_comments_are_found_once():

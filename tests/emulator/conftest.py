@@ -119,7 +119,8 @@ def make_world(running, receiver, app_key, files=None, required=("wavegate/terri
     app = post("/apps", {"id": 4242, "slug": "wavegate", "name": "Wavegate", "public_key": pub,
                          "webhook_url": receiver.url if receiver else None, "webhook_secret": SECRET,
                          "permissions": {"checks": "write", "contents": "write", "issues": "write",
-                                         "pull_requests": "write", "metadata": "read", "merge_queues": "read"}})
+                                         "pull_requests": "write", "metadata": "read", "merge_queues": "read",
+                                         "actions": "write"}})
     assert app.status_code == 201, app.text
     repo = post("/repos", {"owner": "o", "name": "r", "default_branch": "main",
                            "files": files or {"README.md": "# r\n", "src/app.py": "print('hi')\n",
