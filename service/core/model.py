@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .launch import LaunchSettings
@@ -145,6 +145,7 @@ class RepoConfig:
     update_branches: bool = True
     close_issue_when_done: bool = True
     launch: LaunchSettings | None = None  # None: no `launch` section, no agent is started
+    allow_role: str = "maintain"  # the role `/wavegate allow #N` and `revoke #N` need
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,7 @@ class CheckOutput:
     summary: str
     text: str | None = None
     annotations: tuple[Annotation, ...] = ()
+    external_id: str | None = None  # the plan version judged (``version.PlanVersion.external_id``)
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -410,3 +412,5 @@ class DashboardState:
     notice: str | None = None
     dispatched_at: datetime | None = None
     warnings: tuple[PlanWarning, ...] = ()
+    audit: tuple[Any, ...] = ()  # ``audit.AuditEntry``, newest first
+    allowances: tuple[Any, ...] = ()  # ``audit.Allowance``, revoked ones included

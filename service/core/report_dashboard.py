@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .audit import encode_allowances, encode_audit
 from .markers import DASHBOARD_MARKER, state_marker
+from .report_commands import allowances_list, audit_table, expansion_patterns, grant_line
 from .model import (
     AgentRow,
     Amendment,
@@ -161,7 +163,19 @@ def hidden_state(state: DashboardState) -> dict[str, Any]:
         "dispatched_at": iso(state.dispatched_at),
         "amendments": [_amendment_state(a) for a in state.amendments],
         "prs": {r.agent: r.pr.number for r in state.rows if r.pr.number},
+        **_steering_state(state),
     }
+
+
+def _steering_state(state: DashboardState) -> dict[str, Any]:
+    """``audit`` and ``allowances`` (``audit.encode_*``), present only once there are some, so a
+    plan nobody steered keeps the state it always had."""
+    out: dict[str, Any] = {}
+    if state.audit:
+        out["audit"] = encode_audit(state.audit)
+    if state.allowances:
+        out["allowances"] = encode_allowances(state.allowances)
+    return out
 
 
 # --------------------------------------------------------------------------- sections
@@ -274,6 +288,9 @@ def _expansions(state: DashboardState) -> list[str]:
         if r.scope_expansions:
             lines += ["", f"**{code(r.agent)}** ({pr_ref(r.pr.number)}):", ""]
             lines += fit_lines([f"- {' '.join(item.split())}" for item in r.scope_expansions], 4_000)
+            wanted = expansion_patterns(r.scope_expansions)
+            if wanted:
+                lines += ["", grant_line(r.agent, wanted)]
     return lines
 
 
@@ -286,6 +303,18 @@ def _amendments(state: DashboardState) -> list[str]:
                 changes.append(f"{word} {', '.join(code(n) for n in names)}")
         when = f" ({utc(a.at)})" if a.at else ""
         lines.append(f"- plan {code(a.old_hash)} → {code(a.new_hash)}{when}: {'; '.join(changes) or 'no agent changed'}")
+    return lines
+
+
+def _steering(state: DashboardState) -> list[str]:
+    """The allowances and the history sections (none when empty)."""
+    lines: list[str] = []
+    allowed = allowances_list(state.allowances)
+    if allowed:
+        lines += ["", "### Allowances", "", allowed.rstrip("\n")]
+    history = audit_table(state.audit)
+    if history:
+        lines += ["", "### History", "", history.rstrip("\n")]
     return lines
 
 
@@ -374,6 +403,7 @@ def dashboard(state: DashboardState) -> str:
         lines += ["", "### Scope expansions", *expansions]
     if s.amendments:
         lines += ["", "### Plan amendments", "", *_amendments(s)]
+    lines += _steering(s)
     gain = dividend(s)
     if gain:
         lines += ["", gain]

@@ -460,7 +460,8 @@ class FakeGitHub:
         run = CheckRunData(id=self._next_run, name=output.name, head_sha=sha, status=output.status,
                            conclusion=output.conclusion if output.status == "completed" else None,
                            title=output.title, summary=output.summary, text=output.text,
-                           app_slug="wavegate", annotations_count=len(output.annotations))
+                           app_slug="wavegate", annotations_count=len(output.annotations),
+                           external_id=external_id or output.external_id)
         self._store_run(run, output)
         if fault:
             raise fault.error
@@ -473,7 +474,8 @@ class FakeGitHub:
         new = replace(old, status=output.status,
                       conclusion=output.conclusion if output.status == "completed" else None,
                       title=output.title, summary=output.summary, text=output.text,
-                      annotations_count=old.annotations_count + len(output.annotations))
+                      annotations_count=old.annotations_count + len(output.annotations),
+                      external_id=output.external_id or old.external_id)
         self._store_run(new, output)
         return new
 
@@ -520,6 +522,12 @@ class FakeGitHub:
         p.head_sha, p.base_sha = sha, base_head
         self.branches[p.head_ref] = sha
         self.pull_files[(number, sha)] = list(files)
+
+    def edit_issue_body(self, repo: str, number: int, body: str) -> IssueData:
+        self._write("edit_issue_body")
+        self._fault("edit_issue_body")
+        self.issues[number] = replace(self.issues[number], body=body)
+        return self.issues[number]
 
     def close_issue(self, repo: str, number: int) -> None:
         self._write("close_issue")
