@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core import gates, markers, report, territory
+from ..core import audit, gates, markers, report, territory
+from ..core import version as core_version
 from ..core import plan as core_plan
 from ..core.model import (
     Agent,
@@ -41,6 +42,7 @@ from . import checks
 from .context import (
     WRITE_ROLES,
     PlanContext,
+    allowance_of,
     body_expansions,
     find_dashboard,
     is_dispatch_issue,
@@ -172,6 +174,7 @@ def _carried(issue: int, raw: dict[str, Any], plan: Plan | None = None) -> Dashb
         skipped=frozenset(raw.get("skipped") or ()), cancelled=bool(raw.get("cancelled")),
         amendments=_amendments(raw.get("amendments")),
         dispatched_at=_parse_time(raw.get("dispatched_at")), rows=rows,
+        audit=audit.decode_audit(raw.get("audit")), allowances=audit.decode_allowances(raw.get("allowances")),
     )
 
 
@@ -204,6 +207,8 @@ class ReconcileRequest:
     issue_data: IssueData | None = None
     config: RepoConfig | list[Problem] | None = None
     known: dict[int, PullData] | None = field(default=None, hash=False)
+    record: tuple[audit.AuditEntry, ...] = ()  # history entries a command adds (keyed: recorded once)
+    allowances: tuple[audit.Allowance, ...] | None = None  # every allowance after a command; None: as recorded
 
 
 @dataclass
@@ -231,6 +236,8 @@ class _Run:
     verdicts: dict[str, str] = field(default_factory=dict)
     expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     written: int = 0
+    history: tuple[audit.AuditEntry, ...] = ()
+    allowances: tuple[audit.Allowance, ...] = ()
 
     def stop(self, gh: GitHubPort, outcome: str, **changes: Any) -> str:
         """Publish the carried dashboard with ``changes`` (problems, a notice) and stop with ``outcome``."""
@@ -262,7 +269,13 @@ def _admit(gh: GitHubPort, req: ReconcileRequest) -> _Run | str:
         return "not an open dispatch issue"
     existing = req.dashboard or find_dashboard(gh, req.repo, req.issue)
     raw = markers.parse_state_marker(existing.body) if existing else {}
-    run = _Run(req=req, existing=existing, raw=raw, carried=_carried(req.issue, raw))
+    carried = _carried(req.issue, raw)
+    history = carried.audit
+    for entry in req.record:
+        history = audit.record(history, entry)
+    allowances = carried.allowances if req.allowances is None else req.allowances
+    carried = _with(carried, audit=history, allowances=allowances)
+    run = _Run(req=req, existing=existing, raw=raw, carried=carried, history=history, allowances=allowances)
     if isinstance(cfg_result, list):
         return run.stop(gh, "config problems", problems=tuple(cfg_result))
     if req.sender and req.sender != gh.bot_login:
@@ -313,15 +326,33 @@ def _recall(gh: GitHubPort, run: _Run) -> None:
         old_names = set((raw.get("prs") or {}).keys())
         old_digests: dict[str, Any] = memo["agents"] if isinstance(memo.get("agents"), dict) else {}
         changed = tuple(n for n in plan.names if n in old_digests and old_digests[n] != run.digests[n])
-        run.amendments += (Amendment(old_hash=old_hash, new_hash=ctx.hash,
-                                     added=tuple(n for n in plan.names if n not in old_names),
-                                     removed=tuple(sorted(old_names - set(plan.names))), changed=changed,
-                                     at=_now()),)
+        amendment = Amendment(old_hash=old_hash, new_hash=ctx.hash,
+                              added=tuple(n for n in plan.names if n not in old_names),
+                              removed=tuple(sorted(old_names - set(plan.names))), changed=changed, at=_now())
+        run.amendments += (amendment,)
+        run.history = _record_amendment(run, amendment)
     run.updates = {str(k): str(v) for k, v in (memo.get("updated") or {}).items()} \
         if isinstance(memo.get("updated"), dict) else {}
     run.commented = {str(c) for c in memo.get("commented") or () if isinstance(c, str | int)}
     removed_names = {n for a in run.amendments for n in a.removed} - set(plan.names)
     run.removed = _removed_pulls(gh, ctx, removed_names)
+
+
+def _record_amendment(run: _Run, amendment: Amendment) -> tuple[audit.AuditEntry, ...]:
+    """The history with a plan edit recorded once (keyed by the new plan hash); a grant or revoke
+    that made the edit is its own entry already."""
+    if any(e.action in (audit.AuditAction.GRANT, audit.AuditAction.REVOKE) for e in run.req.record):
+        return run.history
+    entry = audit.AuditEntry(audit.AuditAction.AMENDMENT, run.req.sender or "someone", amendment.at or _now(),
+                             items=amendment.added + amendment.changed + amendment.removed,
+                             key=f"plan:{amendment.new_hash}")
+    return audit.record(run.history, entry)
+
+
+def plan_version(ctx: PlanContext) -> core_version.PlanVersion:
+    """The plan version every check run of ``ctx`` states: the plan hash alone (the issue's
+    ``updated_at`` also moves with every comment, so it would rewrite checks for nothing)."""
+    return core_version.plan_version(ctx.hash, None)
 
 
 def _ctx(run: _Run) -> PlanContext:
@@ -381,7 +412,8 @@ def _check_agent_pr(gh: GitHubPort, run: _Run, agent: Agent, pull: PullData,
     run.verdicts[agent.name] = verdict.conclusion.value
     run.expansions[agent.name] = scope_expansions(gh, repo, pull, changes)
     decision = run.decisions[agent.name]
-    outs = [report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=run.prs)]
+    outs = checks.judged(report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=run.prs),
+                         verdict, plan_version(ctx), audit.allowance_for(run.allowances, pull.number))
     # A branch this run created has no other commit yet: its head needs no re-read (a push
     # since then sends a synchronize, checked on its own head).
     n = checks.post(gh, repo, pull.head_sha, outs, number=None if fresh else pull.number,
@@ -406,7 +438,7 @@ def publish(gh: GitHubPort, run: _Run) -> str | None:
     dispatched_at = run.carried.dispatched_at or (_now() if ctx.pulls else None)
     state = DashboardState(issue=run.req.issue, plan=plan, plan_hash=ctx.hash, rows=rows,
                            cancelled=run.cancelled, skipped=run.skipped, amendments=run.amendments,
-                           dispatched_at=dispatched_at)
+                           dispatched_at=dispatched_at, audit=run.history, allowances=run.allowances)
     open_numbers = {str(p.number) for p in ctx.pulls.values() if p.state == "open"}
     memo = {"agents": run.digests,
             "updated": {k: v for k, v in sorted(run.updates.items()) if k in open_numbers},
@@ -578,5 +610,6 @@ def _unlock(gh: GitHubPort, ctx: PlanContext, agent: Agent, pull: PullData, deci
     changes = gh.pull_changes(ctx.repo, moved)
     verdict = territory.classify_agent_pr(ctx.plan, agent.name, changes, prs, ctx.config, matcher)
     checks.post(gh, ctx.repo, moved.head_sha,
-                [report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=prs)],
+                checks.judged(report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=prs),
+                              verdict, plan_version(ctx), allowance_of(ctx, moved.number)),
                 number=moved.number)
