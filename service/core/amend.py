@@ -279,7 +279,7 @@ def _grant_prose(body: str, change: TerritoryChange, new: tuple[str, ...]) -> st
     items = _prose_items(body, change.agent)
     if not items:
         return None
-    index = items[-1].line - 1  # type: ignore[operator]
+    index = items[-1].line - 1
     item = _LIST_ITEM.match(text.lines[index])
     lines = []
     for offset, pattern in enumerate(new, start=1):

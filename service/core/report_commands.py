@@ -168,6 +168,18 @@ def no_allowance(pr: int) -> str:
     return f"PR #{pr} has no allowance, so there was nothing to revoke.\n"
 
 
+def no_such_pr(pr: int) -> str:
+    """Reply to ``/wavegate allow #N`` naming no PR of this repository."""
+    return f"There is no pull request #{pr} in this repository, so nothing was allowed.\n"
+
+
+def not_in_a_plan(command: Command) -> str:
+    """Reply to a plan command on a PR that belongs to no plan: only allowances work there."""
+    return (f"This pull request belongs to no dispatch plan, so {code(command.raw or '/wavegate')} has "
+            "nothing to act on. Comment it on the dispatch issue; here only `/wavegate allow` and "
+            "`/wavegate revoke #N` work.\n")
+
+
 def unknown_agent(agent: str, plan: Plan) -> str:
     """Reply to ``/wavegate relaunch AGENT`` (or another command) naming no agent of the plan."""
     names = ", ".join(code(n) for n in plan.names)

@@ -10,7 +10,6 @@ from typing import Any
 
 from .audit import encode_allowances, encode_audit
 from .markers import DASHBOARD_MARKER, state_marker
-from .report_commands import allowances_list, audit_table, expansion_patterns, grant_line
 from .model import (
     AgentRow,
     Amendment,
@@ -21,6 +20,7 @@ from .model import (
     PrState,
     count_problems,
 )
+from .report_commands import allowances_list, audit_table, expansion_patterns, grant_line
 from .report_format import (
     MAX_BODY_BYTES,
     agent_pr,

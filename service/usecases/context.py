@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core import config as core_config
-from ..core.audit import Allowance, allowance_for, decode_allowances
 from ..core import markers
 from ..core import plan as core_plan
+from ..core.audit import Allowance, allowance_for, decode_allowances
 from ..core.model import EXEMPT_FILE, AgentPR, ChangeSet, Plan, Problem, PrState, RepoConfig
 from ..errors import NotFound
 from ..gh import GitHubPort

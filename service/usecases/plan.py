@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core import audit, gates, markers, report, territory
-from ..core import version as core_version
 from ..core import plan as core_plan
+from ..core import version as core_version
 from ..core.model import (
     Agent,
     AgentPR,
