@@ -107,6 +107,10 @@ def _on_plan(gh: GitHubPort, req: steer.Request, iss: IssueData, allowed: list[t
         said.replies += steering.replies
         said.answers += steering.answers
     skip, cancel, record = _plain(req, ctx, [(i, c) for i, c in allowed if c.verb in _PLAIN], said)
+    for _index, cmd in allowed:
+        if first and cmd.verb not in _PLAIN | steer.STEERING:  # a verb this service does not run here
+            said.replies.append(say.command_help(cmd, req.config.allow_role))
+            said.answers.append(Answer.UNKNOWN)
     if ctx is None and not steering.edited:
         return "plan not valid; commands acknowledged"
     current = replace(iss, body=steering.body)

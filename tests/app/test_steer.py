@@ -200,3 +200,30 @@ def test_every_check_states_the_plan_version_and_a_plan_edit_rewrites_each_once(
     fake.calls.clear()
     reconcile_plan(fake, REPO, 42)
     assert fake.count(op="update_check_run") == 0 and fake.count(op="create_check_run") == 0
+
+
+def test_skip_cancel_and_plan_edits_are_on_the_history(fake):
+    command(fake, "/wavegate skip web")
+    assert "| skip |" in dashboard(fake)
+    fake.edit_issue(42, body=plan_body(PLAN.replace("/apps/web/]", "/apps/web/, /apps/mobile/]")))
+    reconcile_plan(fake, REPO, 42, sender="maintainer-1")
+    assert "| plan edited |" in dashboard(fake)
+    command(fake, "/wavegate cancel — wrong plan")
+    history = dashboard(fake)
+    # the fake's comment clock and the service's clock differ: the order is pinned in tests/core
+    assert all(f"| {what} |" in history for what in ("cancel", "plan edited", "skip"))
+    assert history.count("| skip |") == 1
+
+
+@pytest.mark.parametrize(("text", "role"), [("allow_role: admin\n", "admin"), ("", "maintain")])
+def test_allow_role_setting(text, role):
+    from service.core.config import parse_config
+
+    assert parse_config(text or None).allow_role == role
+
+
+def test_an_unreadable_allow_role_is_a_problem():
+    from service.core.config import parse_config
+
+    [problem] = parse_config("allow_role: boss\n")
+    assert "allow_role" in problem.message and problem.line == 1
