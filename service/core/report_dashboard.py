@@ -407,6 +407,8 @@ def dashboard(state: DashboardState) -> str:
     gain = dividend(s)
     if gain:
         lines += ["", gain]
-    lines += ["", "<sub>Commands (comment on this issue): `/wavegate refresh` · `/wavegate skip AGENT` · `/wavegate cancel`</sub>"]
+    lines += ["", ("<sub>Commands (on this issue or a PR of the plan): `/wavegate refresh` · `/wavegate skip AGENT` · "
+               "`/wavegate cancel` · `/wavegate grant AGENT PATTERN…` · `/wavegate revoke AGENT PATTERN…` · "
+               "`/wavegate allow #N` · `/wavegate revoke #N`</sub>")]
     body = "\n".join(lines) + "\n"
     return body if nbytes(body) <= MAX_BODY_BYTES else fit_body(body)
