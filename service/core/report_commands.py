@@ -103,9 +103,9 @@ def permission_refused(login: str, auth: Authorization) -> str:
     reports for ``login``."""
     stronger = ROLES[max(role_rank(auth.needed), 1):]
     return (
-        f"@{login}, {code(auth.command.raw or '/wavegate')} needs the {code(auth.needed)} role on this "
-        f"repository ({join_names([code(r) for r in stronger])} work), and GitHub reports {code(auth.role)} "
-        "for you, so nothing changed. Ask someone with that role to run it.\n"
+        f"@{login}, {code(auth.command.raw or '/wavegate')} needs {auth.needed} permission on this "
+        f"repository (the {join_names([code(r) for r in stronger])} role), and GitHub reports {code(auth.role)} "
+        "for you, so nothing changed. Ask someone with that permission to run it.\n"
     )
 
 

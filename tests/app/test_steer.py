@@ -100,7 +100,7 @@ def test_a_reader_is_refused_with_the_role_named_and_nothing_changes(fake):
     writes = fake.count("write")
     cid, _ = command(fake, "/wavegate grant api /shared/", user="reader")
     reply = fake.comments_on(42)[-1].body
-    assert "`write` role" in reply and "`read`" in reply
+    assert "needs write permission" in reply and "`read`" in reply
     assert fake.issues[42].body == body
     assert fake.count("write") == writes + 2  # the reply and the reaction, nothing else
     assert fake.reactions == [(cid, "-1")]
@@ -132,7 +132,7 @@ def test_bare_allow_on_the_pr_itself_means_that_pr(fake):
 def test_allow_needs_the_allow_role(fake):
     n = hotfix(fake)
     cid, _ = command(fake, f"/wavegate allow #{n}")  # maintainer-1 has write only
-    assert "`maintain` role" in fake.comments_on(42)[-1].body
+    assert "needs maintain permission" in fake.comments_on(42)[-1].body
     assert territory(fake, n).conclusion == "failure" and fake.reactions == [(cid, "-1")]
 
 

@@ -96,7 +96,7 @@ def test_steering_a_running_plan(stack):
         hotfix = lead.create_pull(title="Hotfix", body="login is down", head="hotfix", base="main").number
         wait_until(lambda: conclusion(lead, hotfix) == "failure", 60, "the hotfix to fail")
         reader.get_issue(issue.number).create_comment(f"/wavegate allow #{hotfix}")
-        wait_until(lambda: any("`maintain` role" in c.body for c in lead.get_issue(issue.number).get_comments()),
+        wait_until(lambda: any("needs maintain permission" in c.body for c in lead.get_issue(issue.number).get_comments()),
                    60, "the reader's refusal")
         lead.get_issue(hotfix).create_comment("/wavegate allow — login is down")
         wait_until(lambda: conclusion(lead, hotfix) == "success", 60, "the allowance")
