@@ -74,12 +74,15 @@ class CheckRunData:
     text: str | None = None
     app_slug: str | None = None
     annotations_count: int = 0
+    external_id: str | None = None  # the plan version it judged (``core.version``)
 
     def shows(self, out: CheckOutput) -> bool:
-        """True when this run already shows ``out`` (status, conclusion, title, summary, text, and
-        the annotation count), so PATCHing it would change nothing."""
+        """True when this run already shows ``out`` (status, conclusion, title, summary, text, the
+        annotation count and, when ``out`` names one, the plan version in ``external_id``), so
+        PATCHing it would change nothing."""
         return (
-            self.status == out.status
+            (out.external_id is None or self.external_id == out.external_id)
+            and self.status == out.status
             and (self.conclusion or None) == (out.conclusion or None)
             and (self.title or "") == (out.title or "")
             and (self.summary or "") == (out.summary or "")

@@ -5,7 +5,7 @@ the job re-reads everything else from GitHub.
 | event · action | job | decision it can change |
 |---|---|---|
 | issues labeled / unlabeled / opened / reopened / edited / closed | reconcile_plan | whether the issue is a dispatch issue (the label name comes from the repo's `.github/wavegate.yml`, so the job decides), the pre-flight, branches, PRs, both checks on every plan PR, dashboard |
-| issue_comment created, body contains `/wavegate` | handle_command | refresh / skip AGENT / cancel: gates of the plan's PRs, dashboard |
+| issue_comment created (dispatch issue or PR), body contains `/wavegate` | handle_command | refresh / skip / cancel / grant / revoke / allow: plan edit, checks of the plan's PRs, dashboard |
 | pull_request opened / synchronize / reopened / ready_for_review / converted_to_draft / edited (base changed) | check_pull | territory verdict and gate of that PR on its current head |
 | pull_request closed | pull_closed | gates of the other PRs of the same plan (unlocks), dashboard, closing the issue |
 | check_run rerequested (one of our check names) | rerun_checks | that check on that SHA |
@@ -69,8 +69,8 @@ def _command(payload: dict[str, Any], settings: Settings) -> dict[str, Any] | st
     comment = payload.get("comment") or {}
     if COMMAND_PREFIX not in (comment.get("body") or ""):
         return "comment without /wavegate"
-    if issue.get("pull_request"):
-        return "commands are read on dispatch issues, not pull requests"
+    # On a PR the number is the PR's (GitHub sends PR conversation comments as issue_comment):
+    # the job finds whether it is a PR of a plan.
     return {"issue": int(issue["number"]), "comment_id": int(comment["id"]), "sender": _login(payload)}
 
 

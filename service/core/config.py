@@ -21,8 +21,9 @@ from .model import Problem, RepoConfig
 
 CONFIG_PATH = ".github/wavegate.yml"
 CONFIG_KEYS = ("label", "protected", "strict", "branch_prefix", "update_branches", "close_issue_when_done",
-               "launch")
+               "launch", "allow_role")
 MAX_CONFIG_BYTES = 64 * 1024
+ALLOW_ROLES = ("triage", "write", "maintain", "admin")
 MAX_LABEL_LENGTH = 50  # GitHub refuses longer label names
 
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
@@ -149,7 +150,19 @@ def _value(key: str, node) -> object:
             raise _Bad(f"`branch_prefix` `{prefix}` is not a valid branch name part: {why}",
                        "use letters, digits, `-` and `_`, e.g. `wavegate`", node, "invalid-setting")
         return prefix.strip()
+    if key == "allow_role":
+        return _allow_role(node)
     return _protected(node)
+
+
+def _allow_role(node) -> str:
+    """``allow_role``: one of GitHub's repository roles from ``triage`` up (who may let a PR
+    through the territory check with ``/wavegate allow``)."""
+    role = yn.as_str(node)
+    if role is None or role.strip() not in ALLOW_ROLES:
+        raise _Bad(f"`allow_role` must be one of {', '.join(ALLOW_ROLES)}",
+                   "write e.g. `allow_role: maintain` (the default)", node, "invalid-setting")
+    return role.strip()
 
 
 def _protected(node) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .dividend import AgentWork
@@ -147,6 +147,7 @@ class RepoConfig:
     update_branches: bool = True
     close_issue_when_done: bool = True
     launch: LaunchSettings | None = None  # None: no `launch` section, no agent is started
+    allow_role: str = "maintain"  # the role `/wavegate allow #N` and `revoke #N` need
 
 
 @dataclass(frozen=True)
@@ -363,6 +364,7 @@ class CheckOutput:
     summary: str
     text: str | None = None
     annotations: tuple[Annotation, ...] = ()
+    external_id: str | None = None  # the plan version judged (``version.PlanVersion.external_id``)
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -415,3 +417,5 @@ class DashboardState:
     proposal: str | None = None  # the folded plan proposed from the issue's findings (no plan yet)
     launches: tuple[LaunchState, ...] = ()  # each agent's launch state, when launching is configured
     work: tuple[AgentWork, ...] = ()  # agents' work time for the dividend (empty: PR opened → merged)
+    audit: tuple[Any, ...] = ()  # ``audit.AuditEntry``, newest first
+    allowances: tuple[Any, ...] = ()  # ``audit.Allowance``, revoked ones included

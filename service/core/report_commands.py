@@ -8,12 +8,13 @@ amendment writes into the plan. Pinned by ``tests/golden/commands-*.md`` and ``a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from .audit import Allowance, AuditAction, AuditEntry, active_allowances, split_shown
 from .commands import ROLES, Authorization, Command, Verb, role_rank
-from .model import TERRITORY_CHECK, PathVerdict, Plan, Problem
+from .model import TERRITORY_CHECK, CheckOutput, Conclusion, PathVerdict, Plan, Problem, TerritoryVerdict
 from .report_checks import path_line
 from .report_format import cell, code, fit_lines, join_names, plural, utc
 from .version import PlanVersion
@@ -102,9 +103,9 @@ def permission_refused(login: str, auth: Authorization) -> str:
     reports for ``login``."""
     stronger = ROLES[max(role_rank(auth.needed), 1):]
     return (
-        f"@{login}, {code(auth.command.raw or '/wavegate')} needs the {code(auth.needed)} role on this "
-        f"repository ({join_names([code(r) for r in stronger])} work), and GitHub reports {code(auth.role)} "
-        "for you, so nothing changed. Ask someone with that role to run it.\n"
+        f"@{login}, {code(auth.command.raw or '/wavegate')} needs {auth.needed} permission on this "
+        f"repository (the {join_names([code(r) for r in stronger])} role), and GitHub reports {code(auth.role)} "
+        "for you, so nothing changed. Ask someone with that permission to run it.\n"
     )
 
 
@@ -167,6 +168,18 @@ def no_allowance(pr: int) -> str:
     return f"PR #{pr} has no allowance, so there was nothing to revoke.\n"
 
 
+def no_such_pr(pr: int) -> str:
+    """Reply to ``/wavegate allow #N`` naming no PR of this repository."""
+    return f"There is no pull request #{pr} in this repository, so nothing was allowed.\n"
+
+
+def not_in_a_plan(command: Command) -> str:
+    """Reply to a plan command on a PR that belongs to no plan: only allowances work there."""
+    return (f"This pull request belongs to no dispatch plan, so {code(command.raw or '/wavegate')} has "
+            "nothing to act on. Comment it on the dispatch issue; here only `/wavegate allow` and "
+            "`/wavegate revoke #N` work.\n")
+
+
 def unknown_agent(agent: str, plan: Plan) -> str:
     """Reply to ``/wavegate relaunch AGENT`` (or another command) naming no agent of the plan."""
     names = ", ".join(code(n) for n in plan.names)
@@ -210,6 +223,19 @@ def grant_command(agent: str, patterns: Sequence[str]) -> str:
     return " ".join(["/wavegate grant", agent, *words])
 
 
+def expansion_patterns(items: Sequence[str]) -> tuple[str, ...]:
+    """The path each scope expansion item names: its first word (backticks and a trailing ``:``
+    or ``,`` dropped) when it looks like a path (holds ``/`` or ``.``); items naming none are
+    left out. ``- `src/x.py` — needed for the parser`` names ``src/x.py``."""
+    out: list[str] = []
+    for item in items:
+        words = item.split()
+        word = words[0].strip("`*_").rstrip(":,;") if words else ""
+        if ("/" in word or "." in word) and word not in out:
+            out.append(word)
+    return tuple(out)
+
+
 def grant_line(agent: str, patterns: Sequence[str]) -> str:
     """The dashboard's ready-to-paste grant line for a scope expansion: the command as inline code
     with a few words around it."""
@@ -245,6 +271,27 @@ def plan_version_line(version: PlanVersion) -> str:
     """The summary line of every check run naming the plan version it judged."""
     edited = f" (issue edited {utc(version.edited_at)})" if version.edited_at else ""
     return f"Plan version {code(version.plan_hash)}{edited}."
+
+
+def versioned(out: CheckOutput, version: PlanVersion | None) -> CheckOutput:
+    """``out`` stating the plan version it judged: the ``plan_version_line`` ends its summary and
+    ``external_id`` carries ``version.external_id`` (``out`` unchanged when ``version`` is None)."""
+    if version is None:
+        return out
+    summary = out.summary.rstrip("\n") + "\n\n" + plan_version_line(version) + "\n"
+    return replace(out, summary=summary, external_id=version.external_id)
+
+
+def allowed_territory_output(out: CheckOutput, verdict: TerritoryVerdict, allowance: Allowance) -> CheckOutput:
+    """The ``wavegate/territory`` output of a PR with an active ``allowance``: a success titled
+    ``allowance_title`` whose summary starts with ``allowance_note`` (every path that would fail
+    without it); failure annotations become warnings, so reviewers still see them in the diff."""
+    offending = verdict.offending
+    notes = tuple(replace(a, annotation_level="warning") if a.annotation_level == "failure" else a
+                  for a in out.annotations)
+    summary = allowance_note(allowance, offending, verdict.agent, verdict.strict) + "\n" + out.summary
+    return replace(out, conclusion=Conclusion.SUCCESS.value, title=allowance_title(allowance, len(offending)),
+                   summary=summary, annotations=notes)
 
 
 # --------------------------------------------------------------------------- dashboard

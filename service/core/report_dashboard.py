@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .audit import encode_allowances, encode_audit
 from .dividend import dividend as agent_dividend
 from .markers import DASHBOARD_MARKER, state_marker
 from .model import (
@@ -20,6 +21,7 @@ from .model import (
     PrState,
     count_problems,
 )
+from .report_commands import allowances_list, audit_table, expansion_patterns, grant_line
 from .report_format import (
     MAX_BODY_BYTES,
     agent_pr,
@@ -163,7 +165,19 @@ def hidden_state(state: DashboardState) -> dict[str, Any]:
         "dispatched_at": iso(state.dispatched_at),
         "amendments": [_amendment_state(a) for a in state.amendments],
         "prs": {r.agent: r.pr.number for r in state.rows if r.pr.number},
+        **_steering_state(state),
     }
+
+
+def _steering_state(state: DashboardState) -> dict[str, Any]:
+    """``audit`` and ``allowances`` (``audit.encode_*``), present only once there are some, so a
+    plan nobody steered keeps the state it always had."""
+    out: dict[str, Any] = {}
+    if state.audit:
+        out["audit"] = encode_audit(state.audit)
+    if state.allowances:
+        out["allowances"] = encode_allowances(state.allowances)
+    return out
 
 
 # --------------------------------------------------------------------------- sections
@@ -276,6 +290,9 @@ def _expansions(state: DashboardState) -> list[str]:
         if r.scope_expansions:
             lines += ["", f"**{code(r.agent)}** ({pr_ref(r.pr.number)}):", ""]
             lines += fit_lines([f"- {' '.join(item.split())}" for item in r.scope_expansions], 4_000)
+            wanted = expansion_patterns(r.scope_expansions)
+            if wanted:
+                lines += ["", grant_line(r.agent, wanted)]
     return lines
 
 
@@ -296,6 +313,18 @@ def work_dividend(state: DashboardState) -> str | None:
     launch to last push), once every agent merged or was skipped; None before."""
     d = agent_dividend(state.dispatched_at, state.work)
     return dividend_text(d).rstrip("\n") if d else None
+
+
+def _steering(state: DashboardState) -> list[str]:
+    """The allowances and the history sections (none when empty)."""
+    lines: list[str] = []
+    allowed = allowances_list(state.allowances)
+    if allowed:
+        lines += ["", "### Allowances", "", allowed.rstrip("\n")]
+    history = audit_table(state.audit)
+    if history:
+        lines += ["", "### History", "", history.rstrip("\n")]
+    return lines
 
 
 def dividend(state: DashboardState) -> str | None:
@@ -388,9 +417,12 @@ def dashboard(state: DashboardState) -> str:
     launches = launch_lines(s.launches)
     if launches:
         lines += ["", launches.rstrip("\n")]
+    lines += _steering(s)
     gain = work_dividend(s) if s.work else dividend(s)
     if gain:
         lines += ["", gain]
-    lines += ["", "<sub>Commands (comment on this issue): `/wavegate refresh` · `/wavegate skip AGENT` · `/wavegate cancel`</sub>"]
+    lines += ["", ("<sub>Commands (on this issue or a PR of the plan): `/wavegate refresh` · `/wavegate skip AGENT` · "
+               "`/wavegate cancel` · `/wavegate grant AGENT PATTERN…` · `/wavegate revoke AGENT PATTERN…` · "
+               "`/wavegate allow #N` · `/wavegate revoke #N` · `/wavegate relaunch AGENT` · `/wavegate adopt`</sub>")]
     body = "\n".join(lines) + "\n"
     return body if nbytes(body) <= MAX_BODY_BYTES else fit_body(body)

@@ -437,8 +437,8 @@ class PyGithubPort:
             raise ValueError("a check run needs a head_sha")
         first = output.annotations[:ANNOTATIONS_PER_REQUEST]
         body = {"name": output.name, "head_sha": sha, **output_payload(output, first)}
-        if external_id:
-            body["external_id"] = external_id
+        if external_id or output.external_id:
+            body["external_id"] = external_id or output.external_id
         d = self._write("POST", f"/repos/{repo}/check-runs", body)
         if d is None:
             return CheckRunData(id=0, name=output.name, head_sha=sha, status=output.status,
@@ -451,7 +451,10 @@ class PyGithubPort:
         """``PATCH /repos/{repo}/check-runs/{id}`` with the new output (annotations in batches
         of 50; they append to the run's existing ones)."""
         first = output.annotations[:ANNOTATIONS_PER_REQUEST]
-        d = self._write("PATCH", f"/repos/{repo}/check-runs/{run.id}", output_payload(output, first))
+        payload = output_payload(output, first)
+        if output.external_id:
+            payload["external_id"] = output.external_id  # the plan version the new output judged
+        d = self._write("PATCH", f"/repos/{repo}/check-runs/{run.id}", payload)
         self._annotate(repo, run.id, output, output.annotations[ANNOTATIONS_PER_REQUEST:])
         return parse.check_run(d) if d else run
 

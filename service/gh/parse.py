@@ -60,6 +60,7 @@ def check_run(d: dict[str, Any]) -> CheckRunData:
         summary=out.get("summary"), text=out.get("text"),
         app_slug=(d.get("app") or {}).get("slug"),
         annotations_count=int(out.get("annotations_count") or 0),
+        external_id=d.get("external_id") or None,
     )
 
 

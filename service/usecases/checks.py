@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ..core.model import CHECK_NAMES, CheckOutput
+from ..core import report_commands
+from ..core.audit import Allowance
+from ..core.model import CHECK_NAMES, CheckOutput, TerritoryVerdict
+from ..core.version import PlanVersion
 from ..gh import GitHubPort
 from ..records import CheckRunData
 
@@ -68,3 +71,13 @@ def post(gh: GitHubPort, repo: str, sha: str, outputs: Sequence[CheckOutput], *,
         else:
             gh.update_check_run(repo, run, out)
     return len(todo)
+
+
+def judged(territory_out: CheckOutput, gate_out: CheckOutput, verdict: TerritoryVerdict,
+           version: PlanVersion | None, allowance: Allowance | None) -> list[CheckOutput]:
+    """Both outputs of one PR as posted: the territory verdict passed under an active
+    ``allowance`` (still listing every path it lets through), and both stating the plan
+    ``version`` they judged (summary line and ``external_id``; None for a PR of no plan)."""
+    if allowance is not None:
+        territory_out = report_commands.allowed_territory_output(territory_out, verdict, allowance)
+    return [report_commands.versioned(territory_out, version), report_commands.versioned(gate_out, version)]

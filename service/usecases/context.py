@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ..core import config as core_config
 from ..core import markers
 from ..core import plan as core_plan
+from ..core.audit import Allowance, allowance_for, decode_allowances
 from ..core.expansions import body_expansions, expansion_items
 from ..core.model import EXEMPT_FILE, AgentPR, ChangeSet, Plan, Problem, PrState, RepoConfig
 from ..errors import NotFound
@@ -66,6 +68,17 @@ class PlanContext:
                              opened_at=pr.opened_at)
             out[name] = pr
         return out
+
+
+def allowance_of(ctx: PlanContext, number: int) -> Allowance | None:
+    """PR ``number``'s active allowance in the plan's hidden state, or None."""
+    return allowance_for(decode_allowances(ctx.state.get("allowances")), number)
+
+
+def allowance_in(plans: list[PlanContext], number: int) -> Allowance | None:
+    """PR ``number``'s active allowance in any of ``plans`` (the newest), or None."""
+    found = [a for a in (allowance_of(ctx, number) for ctx in plans) if a is not None]
+    return max(found, key=lambda a: a.at or datetime.min.replace(tzinfo=UTC)) if found else None
 
 
 def agent_pr(agent: str, pull: PullData) -> AgentPR:

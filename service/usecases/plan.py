@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core import gates, markers, plan_check, report, territory
+from ..core import audit, gates, markers, plan_check, report, territory
 from ..core import plan as core_plan
+from ..core import version as core_version
 from ..core.launch import WorkflowRun
 from ..core.model import (
     Agent,
@@ -43,6 +44,7 @@ from . import launch as launching
 from .context import (
     WRITE_ROLES,
     PlanContext,
+    allowance_of,
     body_expansions,
     find_dashboard,
     is_dispatch_issue,
@@ -127,6 +129,7 @@ def _carried(issue: int, raw: dict[str, Any], plan: Plan | None = None) -> Dashb
         skipped=frozenset(raw.get("skipped") or ()), cancelled=bool(raw.get("cancelled")),
         amendments=_amendments(raw.get("amendments")),
         dispatched_at=_parse_time(raw.get("dispatched_at")), rows=rows,
+        audit=audit.decode_audit(raw.get("audit")), allowances=audit.decode_allowances(raw.get("allowances")),
     )
 
 
@@ -162,6 +165,8 @@ class ReconcileRequest:
     relaunch: frozenset[str] = frozenset()  # agents `/wavegate relaunch` starts again
     command: int | None = None  # the id of the command comment asking for it
     runs: dict[int, WorkflowRun] | None = field(default=None, hash=False)  # runs a workflow_run event carried
+    record: tuple[audit.AuditEntry, ...] = ()  # history entries a command adds (keyed: recorded once)
+    allowances: tuple[audit.Allowance, ...] | None = None  # every allowance after a command; None: as recorded
 
 
 @dataclass
@@ -191,6 +196,8 @@ class _Run:
     written: int = 0
     warnings: tuple[PlanWarning, ...] = ()  # the pre-flight's typo and removed-pattern warnings
     launches: launching.LaunchView = field(default_factory=launching.LaunchView)
+    history: tuple[audit.AuditEntry, ...] = ()
+    allowances: tuple[audit.Allowance, ...] = ()
 
     def stop(self, gh: GitHubPort, outcome: str, **changes: Any) -> str:
         """Publish the carried dashboard with ``changes`` (problems, a notice) and stop with ``outcome``."""
@@ -222,7 +229,13 @@ def _admit(gh: GitHubPort, req: ReconcileRequest) -> _Run | str:
         return "not an open dispatch issue"
     existing = req.dashboard or find_dashboard(gh, req.repo, req.issue)
     raw = markers.parse_state_marker(existing.body) if existing else {}
-    run = _Run(req=req, existing=existing, raw=raw, carried=_carried(req.issue, raw))
+    carried = _carried(req.issue, raw)
+    history = carried.audit
+    for entry in req.record:
+        history = audit.record(history, entry)
+    allowances = carried.allowances if req.allowances is None else req.allowances
+    carried = _with(carried, audit=history, allowances=allowances)
+    run = _Run(req=req, existing=existing, raw=raw, carried=carried, history=history, allowances=allowances)
     if isinstance(cfg_result, list):
         return run.stop(gh, "config problems", problems=tuple(cfg_result))
     if req.sender and req.sender != gh.bot_login:
@@ -274,7 +287,10 @@ def _recall(gh: GitHubPort, run: _Run) -> None:
     run.cancelled = carried.cancelled or run.req.cancel
     memo = markers.recorded_memo(run.existing.body if run.existing else None)
     run.digests = {a.name: agent_digest(a) for a in plan.agents}
-    run.amendments = carried.amendments + _new_amendment(run, ctx, memo)
+    new = _new_amendment(run, ctx, memo)
+    run.amendments = carried.amendments + new
+    if new:
+        run.history = _record_amendment(run, new[0])
     updated = memo.get("updated")
     run.updates = {str(k): str(v) for k, v in updated.items()} if isinstance(updated, dict) else {}
     run.commented = {str(c) for c in memo.get("commented") or () if isinstance(c, str | int)}
@@ -294,6 +310,23 @@ def _new_amendment(run: _Run, ctx: PlanContext, memo: dict[str, Any]) -> tuple[A
     changed = tuple(n for n in names if n in old_digests and old_digests[n] != run.digests[n])
     return (Amendment(old_hash=old_hash, new_hash=ctx.hash, added=tuple(n for n in names if n not in old_names),
                       removed=tuple(sorted(old_names - set(names))), changed=changed, at=_now()),)
+
+
+def _record_amendment(run: _Run, amendment: Amendment) -> tuple[audit.AuditEntry, ...]:
+    """The history with a plan edit recorded once (keyed by the new plan hash); a grant or revoke
+    that made the edit is its own entry already."""
+    if any(e.action in (audit.AuditAction.GRANT, audit.AuditAction.REVOKE) for e in run.req.record):
+        return run.history
+    entry = audit.AuditEntry(audit.AuditAction.AMENDMENT, run.req.sender or "someone", amendment.at or _now(),
+                             items=amendment.added + amendment.changed + amendment.removed,
+                             key=f"plan:{amendment.new_hash}")
+    return audit.record(run.history, entry)
+
+
+def plan_version(ctx: PlanContext) -> core_version.PlanVersion:
+    """The plan version every check run of ``ctx`` states: the plan hash alone (the issue's
+    ``updated_at`` also moves with every comment, so it would rewrite checks for nothing)."""
+    return core_version.plan_version(ctx.hash, None)
 
 
 def _ctx(run: _Run) -> PlanContext:
@@ -353,7 +386,8 @@ def _check_agent_pr(gh: GitHubPort, run: _Run, agent: Agent, pull: PullData,
     run.verdicts[agent.name] = verdict.conclusion.value
     run.expansions[agent.name] = scope_expansions(gh, repo, pull, changes)
     decision = run.decisions[agent.name]
-    outs = [report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=run.prs)]
+    outs = checks.judged(report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=run.prs),
+                         verdict, plan_version(ctx), audit.allowance_for(run.allowances, pull.number))
     # A branch this run created has no other commit yet: its head needs no re-read (a push
     # since then sends a synchronize, checked on its own head).
     n = checks.post(gh, repo, pull.head_sha, outs, number=None if fresh else pull.number,
@@ -388,8 +422,8 @@ def publish(gh: GitHubPort, run: _Run) -> str | None:
     dispatched_at = run.carried.dispatched_at or (_now() if ctx.pulls else None)
     state = DashboardState(issue=run.req.issue, plan=plan, plan_hash=ctx.hash, rows=rows,
                            cancelled=run.cancelled, skipped=run.skipped, amendments=run.amendments,
-                           dispatched_at=dispatched_at, warnings=run.warnings,
-                           **launching.dashboard_fields(run.launches, rows, run.skipped))
+                           dispatched_at=dispatched_at, warnings=run.warnings, audit=run.history,
+                           allowances=run.allowances, **launching.dashboard_fields(run.launches, rows, run.skipped))
     open_numbers = {str(p.number) for p in ctx.pulls.values() if p.state == "open"}
     memo = {"agents": run.digests,
             "updated": {k: v for k, v in sorted(run.updates.items()) if k in open_numbers},
@@ -561,5 +595,6 @@ def _unlock(gh: GitHubPort, ctx: PlanContext, agent: Agent, pull: PullData, deci
     changes = gh.pull_changes(ctx.repo, moved)
     verdict = territory.classify_agent_pr(ctx.plan, agent.name, changes, prs, ctx.config, matcher)
     checks.post(gh, ctx.repo, moved.head_sha,
-                [report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=prs)],
+                checks.judged(report.territory_output(verdict), report.gate_output(decision, ctx.plan, prs=prs),
+                              verdict, plan_version(ctx), allowance_of(ctx, moved.number)),
                 number=moved.number)

@@ -28,10 +28,12 @@ from . import checks
 from .context import (
     PlanContext,
     active_plans,
+    allowance_in,
+    allowance_of,
     load_config,
     plan_for_pull,
 )
-from .plan import reconcile_context, write_dashboard_notice
+from .plan import plan_version, reconcile_context, write_dashboard_notice
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +62,17 @@ def _verdict_outputs(gh: GitHubPort, repo: str, pull: PullData, cfg,
     if changes is None:
         changes = _changes(gh, repo, pull)
     if found is None:
-        active = [(_without_skipped(ctx), ctx.agent_prs()) for ctx in active_plans(gh, repo, cfg)]
+        plans = active_plans(gh, repo, cfg)
+        active = [(_without_skipped(ctx), ctx.agent_prs()) for ctx in plans]
         verdict = territory.classify_other_pr(active, changes)
-        return [report.territory_output(verdict), report.non_agent_gate_output()]
+        return checks.judged(report.territory_output(verdict), report.non_agent_gate_output(), verdict,
+                             None, allowance_in(plans, pull.number))
     ctx, agent = found
     prs = ctx.agent_prs()
     verdict = territory.classify_agent_pr(ctx.plan, agent, changes, prs, ctx.config)
     decision = gates.evaluate(ctx.plan, prs, ctx.skipped, ctx.cancelled)[agent]
-    return [report.territory_output(verdict), report.gate_output(decision, ctx.plan)]
+    return checks.judged(report.territory_output(verdict), report.gate_output(decision, ctx.plan), verdict,
+                         plan_version(ctx), allowance_of(ctx, pull.number))
 
 
 def _without_skipped(ctx: PlanContext) -> Plan:
@@ -215,8 +220,9 @@ def check_merge_group(gh: GitHubPort, repo: str, head_sha: str, base_sha: str, h
         prs = ctx.agent_prs(merged_into=merged_into)
         verdict = territory.classify_agent_pr(ctx.plan, agent, changes, ctx.agent_prs(), ctx.config)
         decision = gates.evaluate(ctx.plan, prs, ctx.skipped, ctx.cancelled)[agent]
-        outputs = [report.merge_group_territory_output(verdict, number),
-                   report.gate_output(decision, ctx.plan, prs=prs, merge_group_base=base_sha)]
+        outputs = checks.judged(report.merge_group_territory_output(verdict, number),
+                                report.gate_output(decision, ctx.plan, prs=prs, merge_group_base=base_sha),
+                                verdict, plan_version(ctx), allowance_of(ctx, number))
     outputs = [_concluded(o) for o in outputs]
     written = checks.post(gh, repo, head_sha, outputs)
     return f"merge group {head_sha[:12]} (#{number}): {written} check run(s) written"

@@ -465,7 +465,8 @@ class FakeGitHub:
         run = CheckRunData(id=self._next_run, name=output.name, head_sha=sha, status=output.status,
                            conclusion=output.conclusion if output.status == "completed" else None,
                            title=output.title, summary=output.summary, text=output.text,
-                           app_slug="wavegate", annotations_count=len(output.annotations))
+                           app_slug="wavegate", annotations_count=len(output.annotations),
+                           external_id=external_id or output.external_id)
         self._store_run(run, output)
         if fault:
             raise fault.error
@@ -478,7 +479,8 @@ class FakeGitHub:
         new = replace(old, status=output.status,
                       conclusion=output.conclusion if output.status == "completed" else None,
                       title=output.title, summary=output.summary, text=output.text,
-                      annotations_count=old.annotations_count + len(output.annotations))
+                      annotations_count=old.annotations_count + len(output.annotations),
+                      external_id=output.external_id or old.external_id)
         self._store_run(new, output)
         return new
 

@@ -55,7 +55,7 @@ def test_unknown_gets_help(fake, text, expect):
     handle_command(fake, REPO, 42, cid, "maintainer-1")
     reply = fake.comments_on(42)[-1]
     assert reply.user == "wavegate[bot]" and expect in reply.body
-    assert fake.reactions == []
+    assert fake.reactions and (cid, "+1") not in fake.reactions  # confused (help) or -1 (refused)
     assert '"skipped":[]' in fake.comments_on(42)[0].body
 
 
