@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -44,6 +45,21 @@ class _Retry(GithubRetry):
         if status_code in (403, 429):
             return False
         return super().is_retry(method, status_code, has_retry_after)
+
+    def sleep(self, response: Any = None) -> None:
+        """urllib3 calls this after each failed attempt and before sending the request again:
+        after the backoff, the installation's shared pause is looked up once more (``_gate``),
+        so a retry queued here while another process met a rate limit is not sent inside the
+        pause. Raises ``RateLimited`` (through requests and PyGithub) when the pause is long."""
+        super().sleep(response)
+        check = getattr(_gate, "check", None)
+        if check is not None:
+            check()
+
+
+# The pause check of the request this thread is sending (``PyGithubPort._send``), for the
+# transport's retries: urllib3 copies a ``Retry`` per attempt, so the check cannot live on it.
+_gate = threading.local()
 
 
 def default_retry() -> _Retry:
@@ -148,6 +164,11 @@ class PyGithubPort:
 
     def _send(self, verb: str, path: str, params: dict[str, Any] | None, body: Any,
               headers: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
+        """Sends once through PyGithub; every further send of the same request (the transport's
+        retries, the re-send after a rejected token) first looks the installation's pause up
+        again: another process may have met a rate limit meanwhile."""
+        request = f"{verb} {path.split('?', 1)[0]}"
+        _gate.check = lambda: self._await_pause(request)
         try:
             return self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
                                                  headers=headers)
@@ -157,8 +178,11 @@ class PyGithubPort:
             # before anything was done, so repeating it cannot duplicate a write.
             if exc.status != 401 or not _drop_installation_token(self._req):
                 raise
+            self._await_pause(request)
             return self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
                                                  headers=headers)
+        finally:
+            _gate.check = None
 
     def _write(self, verb: str, path: str, body: Any = None, *,
                headers: dict[str, str] | None = None) -> Any:
