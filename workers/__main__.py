@@ -30,6 +30,7 @@ if __name__ == "__main__":
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _METRICS_DIR
 
 import argparse  # noqa: E402
+import logging  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -41,8 +42,12 @@ from rq.serializers import JSONSerializer  # noqa: E402
 
 from service import logs, metrics, queueing, startup  # noqa: E402
 from service.errors import ConfigError  # noqa: E402
+from service.logs import event  # noqa: E402
 
 from . import context  # noqa: E402
+from .guard import GuardedJob, refusal  # noqa: E402
+
+log = logging.getLogger("workers")
 
 
 class MeasuredWorker(SimpleWorker):
@@ -80,8 +85,19 @@ class MeasuredWorker(SimpleWorker):
         for queue in self.queues:
             queueing.arm_periodic(queue, self.reconcile_interval)
 
+    job_class = GuardedJob
+
     def execute_job(self, job: Job, queue) -> None:
+        """Runs ``job`` (RQ's bookkeeping) and records its outcome. A job that is not one of
+        Wavegate's (``workers.guard``) is logged, counted and failed by RQ without its function
+        being imported or called, and without a retry; its reason is the failed job's
+        exception text."""
         start = time.monotonic()
+        refused = refusal(job)
+        if refused is not None:
+            event(log, "job_refused", logging.WARNING, job_id=job.id, reason=refused.reason)
+            metrics.record_refused_job(refused.code)
+            job.retries_left = None
         try:
             super().execute_job(job, queue)
         finally:
@@ -93,7 +109,8 @@ class MeasuredWorker(SimpleWorker):
                     elapsed = (job.ended_at - job.started_at).total_seconds()
             except Exception:  # noqa: BLE001 - the job may be gone (result TTL); metrics must not fail a worker
                 outcome = "unknown"
-            name = (job.func_name or "unknown").rsplit(".", 1)[-1]
+            # a refused job's name is the sender's text: not a metric label
+            name = "refused" if refused is not None else (job.func_name or "unknown").rsplit(".", 1)[-1]
             metrics.record_job(name, outcome, elapsed)
             metrics.fold_dead_processes()
 

@@ -152,6 +152,13 @@ def reconcile_all() -> str:
     return f"{count} repositories, {swept} redelivered"
 
 
+# The registry of job functions: the only functions a worker runs (``workers.guard`` refuses any
+# other dotted name found in the queue, unimported). A new job is added here.
+JOB_FUNCTIONS: tuple[Callable[..., Any], ...] = (
+    reconcile_plan, check_pull, pull_closed, rerun_checks, check_merge_group, handle_command,
+    reconcile_repository, reconcile_all)
+
+
 SWEEP_KEY = queueing.PREFIX + "redelivered"
 SWEEP_WINDOW = 3 * 24 * 3600  # GitHub keeps deliveries redeliverable for 3 days (github.com)
 MAX_REDELIVERIES = 3
