@@ -283,10 +283,13 @@ class PyGithubPort:
                 if str(d.get("ref", "")).startswith("refs/heads/")}
 
     def tree(self, repo: str, sha: str) -> TreeData:
-        """``GET /repos/{repo}/git/trees/{sha}?recursive=1``: blobs, and the tree's own SHA."""
+        """``GET /repos/{repo}/git/trees/{sha}?recursive=1``: the tree's own SHA and, by path,
+        every entry a PR can change — blobs (files, executables, symlinks) and commits
+        (submodules) — each with its identity ``"<mode> <type> <sha>"`` (``parse.tree_entries``),
+        so a mode-only change or a submodule bump differs between two trees."""
         d = self._call("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"})[1]
-        blobs = {e["path"]: e.get("sha", "") for e in d.get("tree") or () if e.get("type") == "blob"}
-        return TreeData(sha=d.get("sha", ""), blobs=blobs, truncated=bool(d.get("truncated")))
+        return TreeData(sha=d.get("sha", ""), blobs=parse.tree_entries(d.get("tree")),
+                        truncated=bool(d.get("truncated")))
 
     def find_pull(self, repo: str, head_branch: str) -> PullData | None:
         """The PR whose head is ``head_branch`` of this repository (forks never), open first,
