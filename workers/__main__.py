@@ -48,7 +48,7 @@ from service.errors import ConfigError  # noqa: E402
 from service.logs import event  # noqa: E402
 
 from . import context  # noqa: E402
-from .guard import GuardedJob, refusal  # noqa: E402
+from .guard import GuardedJob, Refusal, refusal  # noqa: E402
 
 log = logging.getLogger("workers")
 
@@ -101,17 +101,23 @@ class MeasuredWorker(SimpleWorker):
         if not self._in_job:
             write_alive(self.alive_file, time.time() + (timeout or self.worker_ttl + 60))
 
+    @staticmethod
+    def _screen(job: Job) -> Refusal | None:
+        """``guard.refusal(job)``; a refused job is logged, counted and set not to be retried."""
+        refused = refusal(job)
+        if refused is not None:
+            event(log, "job_refused", logging.WARNING, job_id=job.id, reason=refused.reason)
+            metrics.record_refused_job(refused.code)
+            job.retries_left = None
+        return refused
+
     def execute_job(self, job: Job, queue) -> None:
         """Runs ``job`` (RQ's bookkeeping) and records its outcome. A job that is not one of
         Wavegate's (``workers.guard``) is logged, counted and failed by RQ without its function
         being imported or called, and without a retry; its reason is the failed job's
         exception text."""
         start = time.monotonic()
-        refused = refusal(job)
-        if refused is not None:
-            event(log, "job_refused", logging.WARNING, job_id=job.id, reason=refused.reason)
-            metrics.record_refused_job(refused.code)
-            job.retries_left = None
+        refused = self._screen(job)
         # A job runs in this process for up to its timeout, then RQ's death penalty ends it.
         write_alive(self.alive_file, time.time() + (job.timeout or queueing.JOB_TIMEOUT) + 60)
         self._in_job = True
