@@ -6,6 +6,7 @@
 | ``wavegate_webhook_ack_seconds`` | histogram | ``event``: time from request to answer |
 | ``wavegate_jobs_total`` | counter | ``job``, ``outcome`` (``finished``, ``failed``, ``scheduled`` = retry later …) |
 | ``wavegate_job_duration_seconds`` | histogram | ``job`` |
+| ``wavegate_jobs_refused_total`` | counter | ``reason`` (``unknown function``, ``callback``, ``unreadable``): jobs in the queue that are not Wavegate's, refused unrun |
 | ``wavegate_github_api_calls_total`` | counter | ``method``, ``status`` (HTTP status, ``error`` when none came) |
 | ``wavegate_github_rate_limit_remaining`` | gauge | ``installation``: ``X-RateLimit-Remaining`` of the latest answer |
 | ``wavegate_queue_jobs`` | gauge | ``queue``, ``state`` (``queued``, ``started``, ``scheduled``, ``deferred``, ``failed``), read from Redis at scrape time |
@@ -49,6 +50,8 @@ ACK_SECONDS = Histogram("wavegate_webhook_ack_seconds", "Time from receiving a d
 JOBS = Counter("wavegate_jobs", "Jobs run by job name and outcome", ("job", "outcome"))
 JOB_SECONDS = Histogram("wavegate_job_duration_seconds", "Job run time", ("job",),
                         buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0))
+REFUSED = Counter("wavegate_jobs_refused", "Jobs refused without being run: not one of Wavegate's jobs",
+                  ("reason",))
 GITHUB_CALLS = Counter("wavegate_github_api_calls", "GitHub REST requests by method and status",
                        ("method", "status"))
 RATE_LIMIT = Gauge("wavegate_github_rate_limit_remaining", "X-RateLimit-Remaining of the latest GitHub answer",
@@ -57,7 +60,8 @@ QUEUE_STATES = ("queued", "started", "scheduled", "deferred", "failed")
 
 _FOLDABLE: dict[str, Counter | Gauge] = {"wavegate_github_api_calls": GITHUB_CALLS,
                                          "wavegate_github_rate_limit_remaining": RATE_LIMIT,
-                                         "wavegate_jobs": JOBS, "wavegate_webhook_deliveries": DELIVERIES}
+                                         "wavegate_jobs": JOBS, "wavegate_webhook_deliveries": DELIVERIES,
+                                         "wavegate_jobs_refused": REFUSED}
 
 
 # ------------------------------------------------------------------ hooks
@@ -90,6 +94,11 @@ def record_job(job: str, outcome: str, seconds: float | None = None) -> None:
     JOBS.labels(job, outcome).inc()
     if seconds is not None:
         JOB_SECONDS.labels(job).observe(seconds)
+
+
+def record_refused_job(reason: str) -> None:
+    """One job refused unrun (``workers.guard``); ``reason`` is one of its short codes."""
+    REFUSED.labels(reason).inc()
 
 
 def record_github_call(method: str, status: int | str | None, headers: Any = None,

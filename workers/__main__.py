@@ -3,6 +3,8 @@ JSON serializer on ``QUEUE_NAME``), which also arms the periodic ``reconcile_all
 when a chain is already alive).
 
 Options: ``--burst`` (exit when the queue is empty), ``--name NAME`` (worker name).
+With ``WORKER_ALIVE_FILE`` set, the worker keeps in that file the epoch second by which it promised
+its next heartbeat (``write_alive``), for a liveness probe that catches a hung worker.
 A configuration error prints one line naming the variable and exits with status 2.
 
 At start it checks the registered App's permissions and events (``service.startup``, logged, never
@@ -30,6 +32,8 @@ if __name__ == "__main__":
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _METRICS_DIR
 
 import argparse  # noqa: E402
+import logging  # noqa: E402
+import math  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -41,8 +45,12 @@ from rq.serializers import JSONSerializer  # noqa: E402
 
 from service import logs, metrics, queueing, startup  # noqa: E402
 from service.errors import ConfigError  # noqa: E402
+from service.logs import event  # noqa: E402
 
 from . import context  # noqa: E402
+from .guard import GuardedJob, Refusal, refusal  # noqa: E402
+
+log = logging.getLogger("workers")
 
 
 class MeasuredWorker(SimpleWorker):
@@ -80,11 +88,43 @@ class MeasuredWorker(SimpleWorker):
         for queue in self.queues:
             queueing.arm_periodic(queue, self.reconcile_interval)
 
+    job_class = GuardedJob
+    alive_file: str | None = None  # WORKER_ALIVE_FILE: the liveness probe's deadline file
+    _in_job = False
+
+    def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
+        """RQ's heartbeat (the worker promises another within ``timeout`` seconds, default
+        ``worker_ttl + 60``), also written to ``alive_file`` as that deadline in epoch seconds.
+        While a job runs, the deadline ``execute_job`` wrote stands: this process sends no
+        heartbeat until the job ends."""
+        super().heartbeat(timeout, pipeline)
+        if not self._in_job:
+            write_alive(self.alive_file, time.time() + (timeout or self.worker_ttl + 60))
+
+    @staticmethod
+    def _screen(job: Job) -> Refusal | None:
+        """``guard.refusal(job)``; a refused job is logged, counted and set not to be retried."""
+        refused = refusal(job)
+        if refused is not None:
+            event(log, "job_refused", logging.WARNING, job_id=job.id, reason=refused.reason)
+            metrics.record_refused_job(refused.code)
+            job.retries_left = None
+        return refused
+
     def execute_job(self, job: Job, queue) -> None:
+        """Runs ``job`` (RQ's bookkeeping) and records its outcome. A job that is not one of
+        Wavegate's (``workers.guard``) is logged, counted and failed by RQ without its function
+        being imported or called, and without a retry; its reason is the failed job's
+        exception text."""
         start = time.monotonic()
+        refused = self._screen(job)
+        # A job runs in this process for up to its timeout, then RQ's death penalty ends it.
+        write_alive(self.alive_file, time.time() + (job.timeout or queueing.JOB_TIMEOUT) + 60)
+        self._in_job = True
         try:
             super().execute_job(job, queue)
         finally:
+            self._in_job = False
             elapsed = time.monotonic() - start
             try:
                 status = job.get_status(refresh=True)
@@ -93,9 +133,23 @@ class MeasuredWorker(SimpleWorker):
                     elapsed = (job.ended_at - job.started_at).total_seconds()
             except Exception:  # noqa: BLE001 - the job may be gone (result TTL); metrics must not fail a worker
                 outcome = "unknown"
-            name = (job.func_name or "unknown").rsplit(".", 1)[-1]
+            # a refused job's name is the sender's text: not a metric label
+            name = "refused" if refused is not None else (job.func_name or "unknown").rsplit(".", 1)[-1]
             metrics.record_job(name, outcome, elapsed)
             metrics.fold_dead_processes()
+
+
+def write_alive(path: str | None, deadline: float) -> None:
+    """Replace ``path`` (when set) with ``deadline``, whole epoch seconds, by an atomic rename: a
+    probe reading it never sees half a number. The liveness probe fails once the clock passes it
+    (deploy/k8s/base/worker.yaml), i.e. when the worker missed the heartbeat it promised: hung
+    in Redis, in a job past its timeout, or dead."""
+    if not path:
+        return
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write(f"{math.ceil(deadline)}\n")
+    os.replace(tmp, path)
 
 
 # Delete KEYS[1] only while it still holds ARGV[1] (the dead owner): never another's fresh lock.
@@ -166,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = MeasuredWorker([queue], connection=connection, serializer=JSONSerializer, name=args.name,
                             maintenance_interval=min(60, settings.reconcile_interval))
     worker.reconcile_interval = settings.reconcile_interval
+    worker.alive_file = os.environ.get("WORKER_ALIVE_FILE") or None
     release_dead_scheduler_locks(connection, [queue.name])
     worker.work(with_scheduler=True, burst=args.burst, logging_level=settings.log_level)
     return 0

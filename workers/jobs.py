@@ -27,14 +27,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
+from github import GithubException
 from redis.exceptions import LockError
 from rq import get_current_job
 from rq.job import Job
 
 from service import jobspec, queueing, usecases
-from service.errors import ConfigError, TransientGitHubError
+from service.errors import ConfigError, RateLimited, TransientGitHubError
 from service.gh import GitHubPort
 from service.gh import app as gh_app
+from service.gh.errors import map_error, wait_seconds
 from service.gh.pacing import RedisPacer
 from service.jobspec import JOBS, Route
 from service.logs import bound, event
@@ -149,7 +151,7 @@ def reconcile_all() -> str:
     if listing is None:
         raise ConfigError("service.gh.app.app_installations is missing: the periodic reconcile cannot list repositories")
     count = 0
-    for installation_id, repos in listing(settings, pacer=RedisPacer(connection)):
+    for installation_id, repos in _installations(listing, settings, RedisPacer(connection)):
         for repo in repos:
             queueing.enqueue(queue, Route(JOBS + "reconcile_repository",
                                           {"installation_id": int(installation_id), "repo": repo},
@@ -158,6 +160,36 @@ def reconcile_all() -> str:
     swept = _sweep_failed_deliveries(connection, settings) if settings.redelivery_sweep else 0
     event(log, "periodic_run", repositories=count, redelivered=swept)
     return f"{count} repositories, {swept} redelivered"
+
+
+APP_PAUSE_KEY = "app"  # the pause of the App's own (JWT) requests, shared like an installation's
+
+
+def _installations(listing: Callable[..., Any], settings: Any, pacer: RedisPacer) -> list:
+    """``listing(settings, pacer=pacer)`` (``GET /app/installations`` with the App's JWT, then
+    each installation's repositories through its port, which keeps that installation's pauses).
+    The App's own requests get the same rule: not sent while the App is paused (raises
+    ``RateLimited``), and a rate-limited answer pauses the App — every worker process — for its
+    wait (``Retry-After``, else at least 60 s) before it is raised as ``RateLimited``."""
+    left = pacer.paused_for(APP_PAUSE_KEY)
+    if left > 0:
+        raise RateLimited(f"GET /app/installations: not sent, the App is rate limited for {left:.0f} s",
+                          retry_after=left)
+    try:
+        return list(listing(settings, pacer=pacer))
+    except GithubException as exc:
+        error = map_error(exc, "GET /app/installations")
+        if isinstance(error, RateLimited):
+            error.retry_after = wait_seconds(exc.headers)
+            pacer.pause(APP_PAUSE_KEY, error.retry_after)
+        raise error from None
+
+
+# The registry of job functions: the only functions a worker runs (``workers.guard`` refuses any
+# other dotted name found in the queue, unimported). A new job is added here.
+JOB_FUNCTIONS: tuple[Callable[..., Any], ...] = (
+    reconcile_plan, check_pull, pull_closed, rerun_checks, check_merge_group, handle_command, follow_run,
+    reconcile_repository, reconcile_all)
 
 
 SWEEP_KEY = queueing.PREFIX + "redelivered"

@@ -40,6 +40,7 @@ from .report_format import (
     plural,
     pr_ref,
 )
+from .territory import unseen_paths
 
 # GitHub lists at most 3,000 files of a pull request (GET /pulls/{n}/files).
 FILES_LIST_CAP = 3000
@@ -115,7 +116,15 @@ def _title_owners(paths: Sequence[PathVerdict]) -> str:
     return ", ".join(f"{name} ({pr_ref(number)})" for name, number in owners.items())
 
 
+def _unseen(v: TerritoryVerdict) -> int:
+    """Changed files GitHub counts that the tree comparison did not find (``territory``'s rule)."""
+    return unseen_paths(v.source, v.changed, len(v.paths))
+
+
 def _territory_title(v: TerritoryVerdict) -> str:
+    if _unseen(v) and not v.offending:
+        return fit_title(f"Territory could not be verified: {v.changed:,} files changed, "
+                         f"{len(v.paths):,} found in the trees")
     if v.source is FileSource.TRUNCATED:
         counts = []
         if v.changed is not None:
@@ -166,6 +175,8 @@ def _source_note(v: TerritoryVerdict) -> str | None:
             why = "disagreed with the PR's changed-file count"
         else:
             why = f"was capped at {FILES_LIST_CAP:,} files"
+        if unseen := _unseen(v):
+            return _unseen_note(why, count_text, len(v.paths), unseen)
         return (
             f"GitHub's file list of this PR {why}{count_text}, so the merge-base and head trees were "
             "compared instead: every changed path below was seen."
@@ -179,6 +190,16 @@ def _source_note(v: TerritoryVerdict) -> str | None:
             f"Split the PR into smaller PRs of fewer than {FILES_LIST_CAP:,} changed files each."
         )
     return None
+
+
+def _unseen_note(why: str, count_text: str, found: int, unseen: int) -> str:
+    return (
+        f"**The territory could not be verified.** GitHub's file list of this PR {why}{count_text}, so "
+        f"the merge-base and head trees were compared instead, but they show {found:,} changed "
+        f"{'path' if found == 1 else 'paths'}: {plural(unseen, 'changed file')} GitHub counts could not "
+        "be found. Wavegate cannot see every changed path, so the check fails closed. Split the PR into "
+        f"smaller PRs of fewer than {FILES_LIST_CAP:,} changed files each."
+    )
 
 
 def _escape_cell(text: str) -> str:
@@ -208,9 +229,10 @@ def territory_output(verdict: TerritoryVerdict, *, max_annotations: int = MAX_AN
     by kind with one line per offending path, a text listing every checked path, one failure
     annotation per offending path and one notice per unowned path of a non-strict plan (at most
     ``max_annotations`` in all, offending first). Summary and text stay under 60 KB; long lists
-    end with "… and N more"."""
+    end with "… and N more". A tree comparison that found fewer paths than GitHub counts fails
+    closed too, and says so."""
     v = verdict
-    conclusion = Conclusion.FAILURE if v.source is FileSource.TRUNCATED else v.conclusion
+    conclusion = Conclusion.FAILURE if v.source is FileSource.TRUNCATED or _unseen(v) else v.conclusion
     offending, notices = v.offending, v.notices
     annotations = [_annotation(p, v.agent, v.strict, "failure") for p in offending[:max_annotations]]
     annotations += [_annotation(p, v.agent, v.strict, "notice") for p in notices[: max_annotations - len(annotations)]]

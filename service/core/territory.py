@@ -340,6 +340,24 @@ def matcher_for(plan: Plan, config: RepoConfig = RepoConfig()) -> PlanMatcher:
     return PlanMatcher(plan, config)
 
 
+def unseen_paths(source: FileSource, changed: int | None, found: int) -> int:
+    """How many of the files GitHub counts as changed (``changed``, the PR's ``changed_files``)
+    a tree comparison did not find (``found`` paths): 0 unless ``source`` is ``TREE``. Comparing
+    the merge-base and head trees sees every added, removed or modified entry (type, mode and SHA,
+    submodules included) and lists a rename as two paths, so it never finds fewer paths than GitHub
+    counts unless a change went unseen; the territory check then fails closed."""
+    if source is not FileSource.TREE or changed is None:
+        return 0
+    return max(0, changed - found)
+
+
+def fails_closed(changes: ChangeSet) -> bool:
+    """True when ``changes`` cannot be trusted to hold every changed path: a tree listing was
+    truncated, or the tree comparison found fewer paths than GitHub's ``changed_files``."""
+    return changes.source is FileSource.TRUNCATED or unseen_paths(
+        changes.source, changes.changed, len(changes.files)) > 0
+
+
 def touched_paths(changes: ChangeSet) -> Iterator[tuple[str, str, Side, str | None]]:
     """Every ``(path, status, side, counterpart)`` a change set touches: each entry's ``path``
     (``Side.NEW``, counterpart = its ``previous_path``) and its ``previous_path`` (``Side.OLD``,
@@ -379,15 +397,16 @@ def classify_agent_pr(
     DO-NOT-MODIFY, then the protected list), own, crossing (the first other agent in plan order
     whose territory matches), unowned. Conclusion: failure when any path is crossing or
     forbidden, when any is unowned and the plan is strict (``plan.strict``, else
-    ``config.strict``), or when the change set is ``TRUNCATED`` (the PR could not be fully
-    listed: fail closed, even with no paths); success otherwise.
+    ``config.strict``), or when the change set cannot hold every changed path (``fails_closed``:
+    a truncated tree listing, or a tree comparison finding fewer paths than GitHub counts: fail
+    closed, even with no offending path); success otherwise.
     """
     if plan.agent(agent) is None:
         raise KeyError(f"the plan has no agent {agent!r}")
     strict = plan.strict if plan.strict is not None else config.strict
     m = matcher if matcher is not None else matcher_for(plan, config)
     verdicts = m.classify_many(agent, touched_paths(changes), prs)
-    failing = changes.source is FileSource.TRUNCATED or any(
+    failing = fails_closed(changes) or any(
         v.kind is PathKind.CROSSING or v.kind is PathKind.FORBIDDEN or (strict and v.kind is PathKind.UNOWNED)
         for v in verdicts
     )
@@ -414,7 +433,8 @@ def classify_other_pr(
     absent from that mapping counts as not merged (its PR is still to come), so a caller leaves
     an agent out by dropping it from the plan. Paths are checked against the plans in order and
     their agents in plan order; the first unmerged owner is named (CROSSING, with its PR
-    number); other paths are FREE. A ``TRUNCATED`` change set fails closed.
+    number); other paths are FREE. A change set that cannot hold every changed path fails closed
+    (``fails_closed``).
     """
     matchers = [(matcher_for(plan), prs) for plan, prs in active]
     verdicts: list[PathVerdict] = []
@@ -429,7 +449,7 @@ def classify_other_pr(
                 verdict = _verdict(path, PathKind.CROSSING, status, side, counterpart, owner, number, rule)
                 break
         verdicts.append(verdict)
-    failing = changes.source is FileSource.TRUNCATED or any(v.kind is PathKind.CROSSING for v in verdicts)
+    failing = fails_closed(changes) or any(v.kind is PathKind.CROSSING for v in verdicts)
     return TerritoryVerdict(
         conclusion=Conclusion.FAILURE if failing else Conclusion.SUCCESS,
         agent=None,

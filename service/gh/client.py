@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +46,21 @@ class _Retry(GithubRetry):
         if status_code in (403, 429):
             return False
         return super().is_retry(method, status_code, has_retry_after)
+
+    def sleep(self, response: Any = None) -> None:
+        """urllib3 calls this after each failed attempt and before sending the request again:
+        after the backoff, the installation's shared pause is looked up once more (``_gate``),
+        so a retry queued here while another process met a rate limit is not sent inside the
+        pause. Raises ``RateLimited`` (through requests and PyGithub) when the pause is long."""
+        super().sleep(response)
+        check = getattr(_gate, "check", None)
+        if check is not None:
+            check()
+
+
+# The pause check of the request this thread is sending (``PyGithubPort._send``), for the
+# transport's retries: urllib3 copies a ``Retry`` per attempt, so the check cannot live on it.
+_gate = threading.local()
 
 
 def default_retry() -> _Retry:
@@ -149,6 +165,11 @@ class PyGithubPort:
 
     def _send(self, verb: str, path: str, params: dict[str, Any] | None, body: Any,
               headers: dict[str, str] | None) -> tuple[dict[str, Any], Any]:
+        """Sends once through PyGithub; every further send of the same request (the transport's
+        retries, the re-send after a rejected token) first looks the installation's pause up
+        again: another process may have met a rate limit meanwhile."""
+        request = f"{verb} {path.split('?', 1)[0]}"
+        _gate.check = lambda: self._await_pause(request)
         try:
             return self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
                                                  headers=headers)
@@ -158,8 +179,11 @@ class PyGithubPort:
             # before anything was done, so repeating it cannot duplicate a write.
             if exc.status != 401 or not _drop_installation_token(self._req):
                 raise
+            self._await_pause(request)
             return self._req.requestJsonAndCheck(verb, path, parameters=params, input=body,
                                                  headers=headers)
+        finally:
+            _gate.check = None
 
     def _write(self, verb: str, path: str, body: Any = None, *,
                headers: dict[str, str] | None = None) -> Any:
@@ -260,10 +284,13 @@ class PyGithubPort:
                 if str(d.get("ref", "")).startswith("refs/heads/")}
 
     def tree(self, repo: str, sha: str) -> TreeData:
-        """``GET /repos/{repo}/git/trees/{sha}?recursive=1``: blobs, and the tree's own SHA."""
+        """``GET /repos/{repo}/git/trees/{sha}?recursive=1``: the tree's own SHA and, by path,
+        every entry a PR can change — blobs (files, executables, symlinks) and commits
+        (submodules) — each with its identity ``"<mode> <type> <sha>"`` (``parse.tree_entries``),
+        so a mode-only change or a submodule bump differs between two trees."""
         d = self._call("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"})[1]
-        blobs = {e["path"]: e.get("sha", "") for e in d.get("tree") or () if e.get("type") == "blob"}
-        return TreeData(sha=d.get("sha", ""), blobs=blobs, truncated=bool(d.get("truncated")))
+        return TreeData(sha=d.get("sha", ""), blobs=parse.tree_entries(d.get("tree")),
+                        truncated=bool(d.get("truncated")))
 
     def find_pull(self, repo: str, head_branch: str) -> PullData | None:
         """The PR whose head is ``head_branch`` of this repository (forks never), open first,

@@ -98,8 +98,22 @@ def list_is_complete(listed: int, changed: int | None) -> bool:
     return listed == changed <= FILES_CAP
 
 
+# Entry types of a recursive tree that a PR changes: "blob" (a file, mode 100644 or 100755, or a
+# symlink, 120000) and "commit" (a submodule, mode 160000). "tree" entries are directories.
+CHANGEABLE = ("blob", "commit")
+
+
+def tree_entries(entries: Any) -> dict[str, str]:
+    """Path → ``"<mode> <type> <sha>"`` for every blob and commit entry of a recursive tree's
+    ``tree`` list (``GET git/trees/{sha}?recursive=1``). All three make an entry's identity: a
+    ``chmod +x`` keeps the SHA and changes the mode; a submodule bump changes a commit entry."""
+    return {e["path"]: f"{e.get('mode', '')} {e.get('type')} {e.get('sha', '')}"
+            for e in entries or () if e.get("type") in CHANGEABLE}
+
+
 def tree_changes(base: TreeData, head: TreeData) -> ChangeSet:
-    """Paths whose blob differs between two recursive trees (added, removed or modified)."""
+    """Paths whose entry differs between two recursive trees (added, removed or modified): the
+    entries' identities (``tree_entries``: type, mode and SHA) are compared."""
     files = []
     for path in sorted(set(base.blobs) | set(head.blobs)):
         old, new = base.blobs.get(path), head.blobs.get(path)

@@ -414,3 +414,27 @@ def test_the_key_a_route_coalesces_on_is_the_key_its_job_releases(conn, calls, s
     monkeypatch.setattr(context, "redis_connection", lambda: conn)
     getattr(jobs, decision.job.rsplit(".", 1)[-1])(**decision.kwargs)
     assert released == [decision.coalesce]
+
+
+def test_a_rate_limited_app_listing_pauses_the_app_for_every_process(conn, queue, calls, monkeypatch):
+    """``GET /app/installations`` (the App's JWT) answered with a secondary-limit 403 without
+    ``Retry-After`` pauses the App's own requests 60 s in Redis: the next periodic run sends
+    nothing before the pause ends."""
+    from github import GithubException
+
+    from service.gh.pacing import RedisPacer
+
+    sent = []
+
+    def listing(settings, **kw):
+        sent.append(1)
+        raise GithubException(403, {"message": "You have exceeded a secondary rate limit."}, {})
+
+    monkeypatch.setattr(github, "app_installations", listing, raising=False)
+    for _ in range(2):
+        queueing.arm_periodic(queue, 300)
+        conn.delete(queueing.PERIODIC_KEY)
+        fast_forward(queue)
+        work(queue)
+    assert sent == [1]
+    assert 55 <= RedisPacer(conn).paused_for(jobs.APP_PAUSE_KEY) <= 61

@@ -13,6 +13,7 @@ from rq.serializers import JSONSerializer
 from service.core.model import CHECK_NAMES
 from tests.conftest import ROOT
 from workers import context
+from workers.__main__ import MeasuredWorker
 
 from .conftest import deliver
 from .fakes import REPO, FakeGitHub
@@ -30,7 +31,8 @@ def _labeled() -> bytes:
 
 
 def _work(queue) -> None:
-    SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+    # the worker of ``python -m workers``: only registered job functions run (``workers.guard``)
+    MeasuredWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
 
 
 def test_labeled_delivery_dispatches_the_reference_plan_once(client, queue, monkeypatch):

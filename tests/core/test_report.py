@@ -126,13 +126,25 @@ CAPPED = TerritoryVerdict(
     Conclusion.FAILURE,
     "api",
     (
-        pv("services/api/gen/model_0000.py", PathKind.OWN, status="added", owner="api", owner_pr=40, rule="/services/api/"),
-        pv("services/api/gen/model_0001.py", PathKind.OWN, status="added", owner="api", owner_pr=40, rule="/services/api/"),
+        *(pv(f"services/api/gen/model_{i:04d}.py", PathKind.OWN, status="added", owner="api", owner_pr=40,
+             rule="/services/api/") for i in range(3149)),
         pv("apps/web/src/app.tsx", PathKind.CROSSING, owner="web", owner_pr=41, rule="/apps/web/"),
     ),
     source=FileSource.TREE,
     listed=3000,
     changed=3150,
+)
+# The trees show fewer changed paths than GitHub counts: fails closed, whatever the paths say.
+UNSEEN = TerritoryVerdict(
+    Conclusion.FAILURE,
+    "api",
+    (
+        pv("services/api/gen/model_0000.py", PathKind.OWN, status="added", owner="api", owner_pr=40, rule="/services/api/"),
+        pv("services/api/gen/model_0001.py", PathKind.OWN, status="added", owner="api", owner_pr=40, rule="/services/api/"),
+    ),
+    source=FileSource.TREE,
+    listed=3000,
+    changed=4,
 )
 TRUNCATED = TerritoryVerdict(
     Conclusion.FAILURE, "api", (), source=FileSource.TRUNCATED, listed=3000, changed=3150
@@ -318,6 +330,7 @@ GOLDEN_CASES = {
     "territory-dot-paths": lambda: render_check(report.territory_output(DOT_PATHS)),
     "territory-capped": lambda: render_check(report.territory_output(CAPPED)),
     "territory-truncated": lambda: render_check(report.territory_output(TRUNCATED)),
+    "territory-unseen": lambda: render_check(report.territory_output(UNSEEN)),
     "territory-notice": lambda: render_check(report.territory_output(NOTICE)),
     "territory-all-own": lambda: render_check(report.territory_output(ALL_OWN)),
     "territory-other-pr": lambda: render_check(report.territory_output(OTHER_PR)),

@@ -208,14 +208,38 @@ def test_only_web_and_worker_pods_may_reach_redis():
 # ------------------------------------------------------------------ availability
 
 def test_web_and_worker_have_probes_on_declared_ports():
-    for name in ("wavegate-web", "wavegate-worker"):
+    for name, kind in (("wavegate-web", "livenessProbe"), ("wavegate-worker", "startupProbe")):
         (container,) = pod_spec(name)["containers"]
         ports = {p["name"] for p in container["ports"]}
-        probe = container["livenessProbe"]["httpGet"]
+        probe = container[kind]["httpGet"]
         assert probe["port"] in ports, name
     (worker,) = pod_spec("wavegate-worker")["containers"]
-    assert worker["livenessProbe"]["httpGet"]["path"] == "/metrics"
+    assert worker["startupProbe"]["httpGet"]["path"] == "/metrics"
     assert {"name": "METRICS_PORT", "value": str(worker["ports"][0]["containerPort"])} in worker["env"]
+
+
+def test_the_worker_liveness_probe_reads_the_deadline_the_worker_writes(tmp_path):
+    """The worker's liveness probe passes while the deadline in WORKER_ALIVE_FILE is ahead and
+    fails once it is past or the file is missing (run here with this machine's sh)."""
+    import subprocess
+    import time
+
+    from workers.__main__ import write_alive
+
+    (worker,) = pod_spec("wavegate-worker")["containers"]
+    alive = next(e["value"] for e in worker["env"] if e["name"] == "WORKER_ALIVE_FILE")
+    command = worker["livenessProbe"]["exec"]["command"]
+    assert alive in command[-1] and alive.startswith("/tmp/")  # /tmp is the pod's writable emptyDir
+    local = [*command[:-1], command[-1].replace(alive, str(tmp_path / "alive"))]
+
+    def probe() -> int:
+        return subprocess.run(local, check=False).returncode
+
+    assert probe() != 0  # not written yet
+    write_alive(str(tmp_path / "alive"), time.time() + 30)
+    assert probe() == 0
+    write_alive(str(tmp_path / "alive"), time.time() - 5)
+    assert probe() != 0
 
 
 def test_each_role_has_a_disruption_budget_that_leaves_one_pod():

@@ -144,8 +144,13 @@ def job_fails() -> str:
     raise RuntimeError("boom")
 
 
-def test_the_worker_records_jobs_by_outcome_and_duration(conn):
+def test_the_worker_records_jobs_by_outcome_and_duration(conn, monkeypatch):
+    from workers import guard
     from workers.__main__ import MeasuredWorker
+
+    # the worker runs registered job functions only: register these two for the test
+    for job in (job_ok, job_fails):
+        monkeypatch.setitem(guard.REGISTERED, f"tests.deploy.test_metrics.{job.__name__}", job)
 
     queue = queueing.make_queue(QUEUE, conn)
     finished = value("wavegate_jobs_total", job="job_ok", outcome="finished")

@@ -182,13 +182,18 @@ def send_copy(stack: Stack, original: dict, guid: str | None = None) -> int:
 def retry_waits(log: list[dict]) -> list[tuple[str, float, float]]:
     """For every App request answered with a secondary-rate-limit 403 (``fault`` set by the
     emulator), the wait before the App sent the same request again: ``(kind, asked, waited)`` in
-    seconds, ``asked`` being Retry-After (the emulator's ``retry_after``) or 60 without it."""
+    seconds, ``asked`` being Retry-After (the emulator's ``retry_after``) or 60 without it. The
+    request sent again is the first of the same method and path that started after the 403 was
+    answered (``PAUSE_GRACE`` excepted, as in ``pause_breaches``)."""
     out = []
     app = [r for r in log if (r.get("actor") or "").startswith(APP_ACTOR)]
     for i, r in enumerate(app):
         if r.get("fault") not in ("secondary_403", "secondary_403_retry_after") or r["status"] != 403:
             continue
-        again = next((n for n in app[i + 1:] if (n["method"], n["path"]) == (r["method"], r["path"])), None)
+        # The log is in order of answers: a request of the same path that started before the 403
+        # was answered (a slow one, or another job's) is no answer to it, whatever its place.
+        again = next((n for n in app[i + 1:] if (n["method"], n["path"]) == (r["method"], r["path"])
+                      and n["started"] >= r["at"] - PAUSE_GRACE), None)
         if again is not None:
             out.append((r["fault"], 0.0, round(again["started"] - r["at"], 2)))
     return out

@@ -28,7 +28,7 @@ ALL_KINDS = ["502", "reset", "slow", "secondary_403", "secondary_403_retry_after
 QUICK_KINDS = ["502", "reset", "secondary_403_retry_after"]
 WRITE_KINDS = ["502", "secondary_403", "secondary_403_retry_after"]
 RETRY_AFTER = 2
-NO_HEADER_WAIT = 60.0  # service.github.SECONDARY_WAIT: GitHub asks for "at least a minute"
+NO_HEADER_WAIT = 60.0  # service.gh.errors.SECONDARY_WAIT: GitHub asks for "at least a minute"
 # A 403 without Retry-After pauses the whole installation for 60 s, doubling while it repeats: at
 # 4% of ~300 requests that is a dozen minutes of honoured waiting per run, so the kind fires once.
 ONE_LONG_PAUSE = {"secondary_403": 1}
