@@ -168,6 +168,7 @@ def guard(plan_file: Path | None, agent: str | None, config_file: Path | None, h
     """Refuse changes outside the agent's territory, naming each path and its owner: the staged
     changes (pre-commit hook), the commits being pushed (pre-push hook), or a coding agent's
     pending edit (--tool-input -). Exit 1 when a commit or push is refused, 2 when an edit is."""
+    del hook_args  # what git passes a pre-push hook (the remote's name and URL); the refs come on stdin
     from .local import guard as local
     from .local.git import GitError
 

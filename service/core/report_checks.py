@@ -126,28 +126,38 @@ def _territory_title(v: TerritoryVerdict) -> str:
         return fit_title(f"Territory could not be verified: {v.changed:,} files changed, "
                          f"{len(v.paths):,} found in the trees")
     if v.source is FileSource.TRUNCATED:
-        counts = []
-        if v.changed is not None:
-            counts.append(f"{v.changed:,} files changed")
-        if v.listed is not None:
-            counts.append(f"{v.listed:,} listed")
-        tail = ", ".join(counts + ["tree listing truncated"])
-        return fit_title(f"Territory could not be verified: {tail}")
+        return _truncated_title(v)
+    if not v.offending:
+        return _clean_title(v)
+    return _offending_title(v)
+
+
+def _truncated_title(v: TerritoryVerdict) -> str:
+    counts = []
+    if v.changed is not None:
+        counts.append(f"{v.changed:,} files changed")
+    if v.listed is not None:
+        counts.append(f"{v.listed:,} listed")
+    tail = ", ".join(counts + ["tree listing truncated"])
+    return fit_title(f"Territory could not be verified: {tail}")
+
+
+def _clean_title(v: TerritoryVerdict) -> str:
+    if v.conclusion is Conclusion.FAILURE:
+        return "Territory check failed"
+    if v.agent is None:
+        return "No active territory touched"
+    total = len(v.paths)
+    notices = len(v.notices)
+    if total == 0:
+        return "No files changed yet"
+    if notices:
+        return fit_title(f"{plural(total - notices, 'path')} inside territory; {plural(notices, 'unowned path')} noted")
+    return "1 path inside territory" if total == 1 else f"All {total:,} paths inside territory"
+
+
+def _offending_title(v: TerritoryVerdict) -> str:
     offending = v.offending
-    if not offending:
-        if v.conclusion is Conclusion.FAILURE:
-            return "Territory check failed"
-        if v.agent is None:
-            return "No active territory touched"
-        total = len(v.paths)
-        notices = len(v.notices)
-        if total == 0:
-            return "No files changed yet"
-        if notices:
-            return fit_title(
-                f"{plural(total - notices, 'path')} inside territory; {plural(notices, 'unowned path')} noted"
-            )
-        return "1 path inside territory" if total == 1 else f"All {total:,} paths inside territory"
     if v.agent is None:
         return fit_title(f"{plural(len(offending), 'path')} in active territory: {_title_owners(offending)}")
     kinds = Counter(p.kind for p in offending)
