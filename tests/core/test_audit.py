@@ -31,8 +31,7 @@ from service.core.audit import (
     split_shown,
 )
 from service.core.version import PlanVersion, parse_external_id, plan_version
-
-from .test_commands import assert_golden
+from tests.goldens import assert_golden
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from service.core import report_commands
 from service.core.commands import ALLOW_ROLE, Command, authorize, parse_commands
 from service.core.report_commands import Answer
+from tests.goldens import assert_golden
 
 
 @pytest.mark.parametrize(
@@ -63,16 +62,7 @@ def test_unclosed_fence_swallows_the_rest():
 
 # --------------------------------------------------------------------------- steering commands
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
-
-def assert_golden(name: str, text: str) -> None:
-    """``text`` equals ``tests/golden/<name>.md`` (``UPDATE_GOLDEN=1`` rewrites it)."""
-    path = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
 
 
 def one(line):

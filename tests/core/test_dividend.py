@@ -4,9 +4,7 @@ to the last merge, with the critical path wave by wave; its text pinned by
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +20,8 @@ from service.core.dividend import (
 )
 from service.core.model import AgentPR, AgentRow, PrState
 from service.core.report_launch import dividend_text
+from tests.goldens import assert_golden
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -138,9 +136,4 @@ def _text() -> str:
 
 
 def test_golden():
-    text = _text()
-    path = GOLDEN / "launch-dividend.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden("launch-dividend", _text())

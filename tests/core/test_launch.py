@@ -4,9 +4,7 @@ rewrites them)."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -45,8 +43,8 @@ from service.core.launch import (
     run_failed_marker,
 )
 from service.core.model import Agent, AgentPR, GateDecision, GateState, Plan, PrState
+from tests.goldens import GOLDEN, assert_golden
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WORKFLOW = LaunchSettings(Via.WORKFLOW, workflow="wavegate-agent.yml")
 
@@ -503,12 +501,7 @@ LAUNCH_GOLDEN = {"launch-dashboard": _dashboard, "launch-comments": _comments}
 
 @pytest.mark.parametrize("name", sorted(LAUNCH_GOLDEN))
 def test_golden(name):
-    text = LAUNCH_GOLDEN[name]()
-    path = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden(name, LAUNCH_GOLDEN[name]())
 
 
 def test_launch_lines_are_empty_when_launching_is_off():

@@ -3,9 +3,7 @@ behaviour the cases in tests/fixtures/cases expect and GitHub's size limits."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -37,8 +35,8 @@ from service.core.model import (
 )
 from service.core.plan import check_plan, parse_plan
 from service.core.report_checks import MAX_ANNOTATIONS, status_phrase
+from tests.goldens import GOLDEN, assert_golden
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 # The consolidated reference plan (DESIGN §6).
@@ -364,12 +362,7 @@ GOLDEN_CASES = {
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
 def test_golden(name):
-    text = GOLDEN_CASES[name]()
-    path = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden(name, GOLDEN_CASES[name]())
 
 
 def test_every_golden_file_has_a_case():

@@ -3,7 +3,6 @@ that every proposal passes the pre-flight, and the texts (golden files ``synthes
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ from service.core.report_dashboard import dashboard
 from service.core.synthesis import propose
 from service.core.synthesis_issue import adopted_body, has_plan, issue_proposal
 from service.core.synthesis_refs import RepoFacts, resolve
+from tests.goldens import GOLDEN, assert_golden
 
 ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = ROOT / "golden"
 BROKER = (ROOT / "fixtures" / "findings" / "principal-broker.md").read_text(encoding="utf-8")
 BROKER_FILES = tuple((ROOT / "fixtures" / "plans" / "reference-repo-files.txt").read_text(encoding="utf-8").split())
 # History of the reference repository: the connection work touched the halt store and the
@@ -338,12 +337,7 @@ GOLDEN_CASES = {
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
 def test_golden(name):
-    text = GOLDEN_CASES[name]()
-    path = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden(name, GOLDEN_CASES[name]())
 
 
 def test_every_synthesis_golden_file_has_a_case():

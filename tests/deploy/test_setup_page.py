@@ -23,6 +23,7 @@ from service.settings import Settings, SetupSettings, read_env_file
 from service.setup_access import forget, shared_token, token_path
 from service.webhook import create_app
 from tests.conftest import ROOT
+from tests.goldens import assert_golden
 
 PUBLIC = "https://wavegate.example.test"
 
@@ -347,8 +348,4 @@ def test_the_setup_page_matches_its_golden_file(tmp_path, cleanup):
                              env_file="/config/.env",
                              warning=report_setup.unreachable_warning("http://127.0.0.1:8000",
                                                                       "127.0.0.1 is a loopback address"))
-    golden = ROOT / "tests" / "golden" / "setup-page.html"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.write_text(page.html(), encoding="utf-8")
-    assert golden.exists(), "missing golden file setup-page.html: run with UPDATE_GOLDEN=1"
-    assert page.html() == golden.read_text(encoding="utf-8")
+    assert_golden("setup-page", page.html(), suffix=".html")

@@ -3,9 +3,6 @@ rewrites them)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from service.core.model import ChangedFile, ChangeSet, RepoConfig
@@ -21,8 +18,8 @@ from service.core.report_local import (
     worktrees_text,
 )
 from service.core.territory import classify_agent_pr
+from tests.goldens import GOLDEN, assert_golden
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 PLAN = parse_plan("""```yaml dispatch
 strict: true
 agents:
@@ -106,12 +103,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name):
-    text = CASES[name]()
-    path = GOLDEN / f"{name}.md"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing golden file {path.name}: run with UPDATE_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8")
+    assert_golden(name, CASES[name]())
 
 
 def test_every_local_golden_file_has_a_case():
