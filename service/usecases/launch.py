@@ -275,18 +275,12 @@ def follow_run(gh: GitHubPort, repo: str, run_id: int, number: int, *, job_id: s
     names agent PR ``number``: the run is re-read (events are triggers, not data) and the plan
     of that PR reconciled with it, so its dashboard shows the run's state and a failed run gets
     its comment. A PR in no active plan, or a run gone, changes nothing."""
-    from .plan import reconcile_context
-    from .pulls import _already_read, _usable, load_config, plan_for_pull
+    from .pulls import reconcile_plan_of
 
     try:
         pull = gh.get_pull(repo, number)
         run = gh.get_workflow_run(repo, run_id)
     except NotFound:
         return f"run {run_id} or #{number} not found"
-    raw = load_config(gh, repo)
-    found = plan_for_pull(gh, repo, pull, _usable(raw))
-    if found is None:
-        return f"#{number}: in no active plan"
-    ctx, _agent = found
-    return reconcile_context(gh, repo, ctx.issue.number, job_id=job_id, reason=f"run {run_id} {run.status}",
-                             runs={run.id: run}, **_already_read(ctx, raw))
+    return reconcile_plan_of(gh, repo, pull, job_id=job_id, reason=f"run {run_id} {run.status}",
+                             runs={run.id: run})

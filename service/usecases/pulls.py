@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
 from ..core import gates, markers, report, territory
 from ..core.model import (
@@ -140,14 +141,20 @@ def _already_read(ctx: PlanContext, raw_config) -> dict:
 def pull_closed(gh: GitHubPort, repo: str, number: int, *, job_id: str | None = None) -> str:
     """A PR closed (merged or not): re-evaluate the plan it belongs to, if any — that plan's PRs
     only (a merge may unlock dependants; an unmerged close blocks them with the way out)."""
-    pull = gh.get_pull(repo, number)
+    return reconcile_plan_of(gh, repo, gh.get_pull(repo, number), job_id=job_id, reason=f"#{number} closed")
+
+
+def reconcile_plan_of(gh: GitHubPort, repo: str, pull: PullData, *, job_id: str | None, reason: str,
+                      **extras: Any) -> str:
+    """Reconcile the active plan ``pull`` belongs to (its PRs only), handing over what was just
+    read; ``extras`` go to ``reconcile_context``. A PR in no active plan changes nothing."""
     raw = load_config(gh, repo)
     found = plan_for_pull(gh, repo, pull, _usable(raw))
     if found is None:
-        return f"#{number}: in no active plan"
+        return f"#{pull.number}: in no active plan"
     ctx, _agent = found
-    return reconcile_context(gh, repo, ctx.issue.number, job_id=job_id, reason=f"#{number} closed",
-                             **_already_read(ctx, raw))
+    return reconcile_context(gh, repo, ctx.issue.number, job_id=job_id, reason=reason,
+                             **_already_read(ctx, raw), **extras)
 
 
 def rerun_checks(gh: GitHubPort, repo: str, head_sha: str, pr_numbers: tuple[int, ...] = (), *,
