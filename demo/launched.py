@@ -63,6 +63,7 @@ class LaunchedScenario(Scenario):
 
     step_seconds: float = 0.2
     work: dict = field(default_factory=lambda: {**WORK, "security": {**WORK["security"], **STRAY}})
+    failing: tuple[str, ...] = ()  # agents whose runs fail (push nothing)
 
     def __post_init__(self) -> None:
         self.stack.create_repo(self.repo, LAUNCH_FILES, required_checks=[TERRITORY, GATE])
@@ -73,7 +74,7 @@ class LaunchedScenario(Scenario):
     # ------------------------------------------------------------------ the emulator's agents
     def script(self, work: dict) -> None:
         self.stack.admin("PUT", f"/_emulator/repos/{self.repo}/agents",
-                         json=agent_scripts(work, self.step_seconds))
+                         json=agent_scripts(work, self.step_seconds, self.failing))
 
     def runs(self) -> list[dict]:
         """The scripted runs so far: ``[{run_id, agent, branch, pushed, conclusion, reason}]``."""
