@@ -3,6 +3,8 @@
 workflow is dispatched exactly once when its wave opens (also with every delivery sent twice), a
 failed run shows on the dashboard and on the agent's PR, and ``/wavegate relaunch`` starts one more."""
 
+import signal
+import threading
 from collections import Counter
 from datetime import datetime
 
@@ -79,12 +81,46 @@ def test_two_waves_start_each_agent_exactly_once(clean):
     assert "attempt 2" in next(line for line in launches if line.startswith("- `security`"))
 
 
-def test_every_delivery_twice_still_starts_each_agent_exactly_once(stack, clean):
-    stack.admin("POST", "/_emulator/webhooks/config", json={"duplicate": 2})
+@pytest.mark.parametrize("config", [{"duplicate": 2}, {"shuffle_window": 5, "seed": 7}],
+                         ids=["every-delivery-twice", "reordered-within-5"])
+def test_duplicated_or_reordered_deliveries_still_start_each_agent_exactly_once(stack, clean, config):
+    repo = f"acme/launch-{'dup' if 'duplicate' in config else 'shuffled'}"
+    stack.admin("POST", "/_emulator/webhooks/config", json=config)
     try:
-        scenario = play(stack, "acme/launch-dup")
+        scenario = play(stack, repo)
     finally:
         stack.admin("POST", "/_emulator/webhooks/config", json={"duplicate": 1, "shuffle_window": 1})
+    assert_each_agent_started_once_per_wave(scenario)
+
+
+def kill_worker_during_first_dispatch(stack) -> threading.Thread:
+    """The first workflow dispatch the App sends is held 3 s by the emulator (a ``slow`` fault; the
+    run is still created, as on GitHub when the answer is lost); the RQ worker is SIGKILLed while
+    it waits for the answer, then restarted."""
+    stack.admin("POST", "/_emulator/faults", json={
+        "rate": 1.0, "kinds": ["slow"], "slow_seconds": 3, "max_counts": {"slow": 1}, "only": "app",
+        "methods": ["POST"], "path_regex": r"/actions/workflows/.+/dispatches$", "seed": 1})
+
+    def killer():
+        wait_until(lambda: stack.admin("GET", "/_emulator/faults")["counts"].get("slow"), 60,
+                   "the first dispatch to be in flight", interval=0.05)
+        stack.kill("worker-0", signal.SIGKILL)
+        stack.start_worker(0)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_worker_killed_mid_launch_still_starts_each_agent_exactly_once(stack, clean):
+    killer = kill_worker_during_first_dispatch(stack)
+    try:
+        scenario = play(stack, "acme/launch-killed")
+        fired = stack.admin("GET", "/_emulator/faults")["counts"]
+    finally:
+        killer.join(5)
+        stack.admin("DELETE", "/_emulator/faults")
+    assert fired == {"slow": 1} and not killer.is_alive()
     assert_each_agent_started_once_per_wave(scenario)
 
 
