@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from demo.launched import WORK, LaunchedScenario
-from demo.scenario import PLANS, Transcript
+from demo.scenario import GATE, PLANS, TERRITORY, Transcript
 from demo.stack import wait_until
 
 from .conftest import running_stack
@@ -147,3 +147,26 @@ def test_a_failed_run_shows_on_the_dashboard_and_the_pr_and_relaunch_starts_one_
     runs = Counter(r["agent"] for r in scripted_runs(stack, "acme/launch-fail"))
     assert runs["security"] == 2
     assert sum(FAILED_RUN in body for body in comments(scenario, security)) == 1
+
+
+def test_a_pr_based_on_an_agents_branch_gets_that_agents_checks(stack):
+    """A PR opened against an agent's branch (as GitHub's coding agent opens one) is that agent's
+    work: both checks, with the agent's territory."""
+    scenario = LaunchedScenario(stack, Transcript(quiet=True), repo="acme/launch-based", work=WORK)
+    issue = scenario.coordinator.create_issue("audit fixes", body=(PLANS / "reference-consolidated.yaml.md").read_text())
+    issue.add_to_labels("dispatch")
+    scenario.agent_prs(issue)
+    base = f"wavegate/{issue.number}/security"
+    head = scenario.coordinator.get_branch(base).commit.sha
+    scenario.coordinator.create_git_ref("refs/heads/copilot/security-work", head)
+    scenario.push("copilot-swe-agent", "copilot/security-work",
+                  {"broker/api/escalations.py": "def list_escalations(state='open'):\n    return []\n"}, "inside")
+    pr = scenario.coordinator.create_pull(title="security work", body="work", base=base, head="copilot/security-work")
+
+    _, runs = scenario.settled(pr.number, {TERRITORY: "success"})
+    wait_until(lambda: GATE in scenario.checks(scenario.coordinator.get_pull(pr.number).head.sha), 60,
+               "the wave gate on the PR based on security's branch")
+    scenario.push("copilot-swe-agent", "copilot/security-work",
+                  {"broker/core/dispatcher.py": "def dispatch(client=None):\n    return 1\n"}, "outside")
+    _, runs = scenario.settled(pr.number, {TERRITORY: "failure"})
+    assert "arch-perf" in runs[TERRITORY].output.title + (runs[TERRITORY].output.summary or "")
