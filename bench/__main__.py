@@ -4,7 +4,8 @@
 
 1 ingest (``bench.ingest``), 2 core (``bench.core``), 3 API budget + 4 end to end (``e2e``) and
 5 scale out (``scale``), both in ``bench.e2e``, 6 the local fleet (``local``, ``bench.local``), 7 slow bodies
-(``slowbody``, ``bench.slowbody``), 8 plan synthesis (``synthesis``, ``bench.synthesis``). Uses Redis database 15 only (flushed). Installs ``wrk`` with apt-get and Probot
+(``slowbody``, ``bench.slowbody``), 8 plan synthesis (``synthesis``, ``bench.synthesis``), 9 launch
+(``launch``, ``bench.launch``: last dependency merged → workflow dispatched; calls per launch). Uses Redis database 15 only (flushed). Installs ``wrk`` with apt-get and Probot
 with npm into ``bench/.probot`` when missing. ``--quick``: tiny sizes, for the smoke test.
 """
 
@@ -22,7 +23,7 @@ from importlib import metadata
 
 from .common import ROOT
 
-SECTIONS = ("ingest", "core", "e2e", "scale", "local", "slowbody", "synthesis")
+SECTIONS = ("ingest", "core", "e2e", "scale", "local", "slowbody", "synthesis", "launch")
 
 
 def machine() -> dict:
@@ -124,11 +125,15 @@ def table(results: dict) -> str:
     for size, r in results.get("synthesis", {}).get("sizes", {}).items():
         rows.append(("8 plan", f"plan synthesis, {size}: s (target), pre-flight share",
                      f"{_mmm(r['s'], 3)} (< {r['target_s']}), {r['preflight_share']['median']:.0%}"))
+    if results.get("launch"):
+        from .launch import rows as launch_rows
+
+        rows += launch_rows(results["launch"])
     commands = {"1 ingest": "python -m bench --only ingest", "2 core": "python -m bench.core",
                 "3 API": "python -m bench --only e2e", "4 e2e": "python -m bench --only e2e",
                 "5 scale": "python -m bench --only scale", "6 local": "python -m bench.local",
                 "7 slow": "python -m bench --only slowbody",
-                "8 plan": "python -m bench.synthesis"}
+                "8 plan": "python -m bench.synthesis", "9 launch": "python -m bench.launch"}
     shown = dict.fromkeys(r[0] for r in rows)
     rows += [("command", s, commands[s]) for s in shown]
     width = max((len(r[1]) for r in rows), default=10)
@@ -187,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print("== 8. plan synthesis", file=sys.stderr, flush=True)
         results["synthesis"] = synthesis.run(quick=args.quick)
+    if "launch" in only:
+        from . import launch
+
+        print("== 9. launch", file=sys.stderr, flush=True)
+        results["launch"] = launch.run(quick=args.quick)
     results["wall_clock_s"] = round(time.monotonic() - started, 1)
     results["loadavg_at_end"] = os.getloadavg()
     with open(args.output, "w") as out:

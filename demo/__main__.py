@@ -1,4 +1,5 @@
-"""``python -m demo`` (``make demo``): play the reference scenario on the local emulator.
+"""``python -m demo`` (``make demo``): play the reference scenario on the local emulator, with
+Wavegate starting every agent (scripted agents on the emulator) and chaining the waves.
 
 Exit 0 only if every expected outcome happened; every process is shut down, also on failure or
 Ctrl-C. The transcript and the final dashboard are written to the folder named at the end.
@@ -13,7 +14,8 @@ import time
 import traceback
 from pathlib import Path
 
-from .scenario import Scenario, ScenarioFailed, Transcript, write_outputs
+from .launched import LaunchedScenario
+from .scenario import ScenarioFailed, Transcript, write_outputs
 from .stack import ROOT, Stack, redis_url_for
 
 
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         with stack:
             out.say("demo", f"emulator at {stack.emulator_url}; Wavegate (granian) at {stack.web_url}; "
                             "one RQ worker; Redis at " + args.redis_url)
-            result = Scenario(stack, out).run()
+            result = LaunchedScenario(stack, out).run()
         out.step(f"Final dashboard of #{result['issue']}")
         print(result["dashboard"])
         code = 0

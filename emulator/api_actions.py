@@ -45,7 +45,7 @@ def register(app: Flask, emu: Emulator) -> None:
         if not isinstance(details, bool):
             raise ApiError(422, "Invalid request.\n\nFor 'properties/return_run_details', it is not a boolean.")
         check_dispatch(definition, body.get("ref"), body.get("inputs", {}))
-        run = create_run(emu, repo, wf, body["ref"], body.get("inputs", {}), emu.actor)
+        run = create_run(emu, repo, wf, body["ref"], body.get("inputs", {}), emu.actor, definition)
         emu.agents.start(repo, run)
         if not details:
             return answer(None, 204)

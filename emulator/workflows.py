@@ -8,6 +8,8 @@ stable; ``workflow_id`` in a URL may be that id or the file name.
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .core import Emulator
@@ -19,6 +21,7 @@ WORKFLOWS_DIR = ".github/workflows/"
 MAX_INPUTS = 25
 MAX_INPUTS_CHARS = 65_535
 STATUS_ACTION = {"queued": "requested", "in_progress": "in_progress", "completed": "completed"}
+_INPUT_EXPR = re.compile(r"\$\{\{\s*(?:github\.event\.)?inputs\.([A-Za-z0-9_-]+)\s*\}\}")
 CONCLUSIONS = ("success", "failure", "cancelled", "neutral", "skipped", "timed_out", "action_required")
 
 
@@ -82,12 +85,23 @@ def resolve_ref(repo: Repo, ref: str) -> tuple[str, str]:
     return branch, sha
 
 
-def create_run(emu: Emulator, repo: Repo, wf: dict, ref: str, inputs: dict, actor: Actor) -> dict:
+def display_title(definition: dict, wf: dict, inputs: dict) -> str:
+    """GitHub's ``display_title`` of a dispatched run: the workflow's ``run-name`` with its
+    ``${{ inputs.X }}`` expressions replaced by the dispatch inputs (a missing one reads as empty),
+    else the workflow's name. Other expressions are kept as written."""
+    template = definition.get("run-name")
+    if not isinstance(template, str):
+        return wf["name"]
+    return _INPUT_EXPR.sub(lambda m: str(inputs.get(m.group(1), "")), template)
+
+
+def create_run(emu: Emulator, repo: Repo, wf: dict, ref: str, inputs: dict, actor: Actor,
+               definition: dict | None = None) -> dict:
     """A new queued run of ``wf`` on ``ref``; sends ``workflow_run`` requested."""
     branch, sha = resolve_ref(repo, ref)
     rid, ts = emu.state.next_id(), now_iso()
     number = 1 + sum(1 for r in repo.workflow_runs.values() if r["workflow_id"] == wf["id"])
-    run = {"id": rid, "workflow_id": wf["id"], "name": wf["name"], "path": wf["path"], "display_title": wf["name"],
+    run = {"id": rid, "workflow_id": wf["id"], "name": wf["name"], "path": wf["path"], "display_title": display_title(definition or {}, wf, inputs),
            "head_branch": branch, "head_sha": sha, "run_number": number, "status": "queued", "conclusion": None,
            "check_suite_id": emu.state.next_id(), "inputs": dict(inputs), "actor": emu.actor_login(actor),
            "created_at": ts, "updated_at": ts}
