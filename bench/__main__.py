@@ -12,6 +12,7 @@ with npm into ``bench/.probot`` when missing. ``--quick``: tiny sizes, for the s
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -23,7 +24,17 @@ from importlib import metadata
 
 from .common import ROOT
 
-SECTIONS = ("ingest", "core", "e2e", "scale", "local", "slowbody", "synthesis", "launch")
+# Sections in a module of their own, each with run(...) and rows(results): name → (title, module).
+MODULE_SECTIONS = {"local": ("6. local fleet", "local"), "slowbody": ("7. slow bodies", "slowbody"),
+                   "synthesis": ("8. plan synthesis", "synthesis"), "launch": ("9. launch", "launch")}
+SECTIONS = ("ingest", "core", "e2e", "scale", *MODULE_SECTIONS)
+
+
+def _section_args(name: str, args: argparse.Namespace) -> dict:
+    if name == "slowbody":
+        return {"repeats": args.repeats or (1 if args.quick else 3),
+                "seconds": 3 if args.quick else 5 * (args.seconds or 2), "quick": args.quick}
+    return {"quick": args.quick}
 
 
 def machine() -> dict:
@@ -114,21 +125,9 @@ def table(results: dict) -> str:
                          f"web {_m(m.get('web_cpu_s'), digits=2)}, workers {_m(m.get('workers_cpu_s'), digits=2)}"))
         for n, ratio in sc["speedup"].items():
             rows.append(("5 scale", f"speed-up {n}", _mmm(ratio, 2)))
-    if results.get("local"):
-        from .local import rows as local_rows
-
-        rows += local_rows(results["local"])
-    if results.get("slowbody"):
-        from . import slowbody
-
-        rows += slowbody.rows(results["slowbody"])
-    for size, r in results.get("synthesis", {}).get("sizes", {}).items():
-        rows.append(("8 plan", f"plan synthesis, {size}: s (target), pre-flight share",
-                     f"{_mmm(r['s'], 3)} (< {r['target_s']}), {r['preflight_share']['median']:.0%}"))
-    if results.get("launch"):
-        from .launch import rows as launch_rows
-
-        rows += launch_rows(results["launch"])
+    for name, (_label, module) in MODULE_SECTIONS.items():
+        if results.get(name):
+            rows += importlib.import_module(f".{module}", __package__).rows(results[name])
     commands = {"1 ingest": "python -m bench --only ingest", "2 core": "python -m bench.core",
                 "3 API": "python -m bench --only e2e", "4 e2e": "python -m bench --only e2e",
                 "5 scale": "python -m bench --only scale", "6 local": "python -m bench.local",
@@ -176,27 +175,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print("== 5. scale out", file=sys.stderr, flush=True)
         results["scale"] = e2e.run_scale(quick=args.quick)
-    if "local" in only:
-        from . import local
-
-        print("== 6. local fleet", file=sys.stderr, flush=True)
-        results["local"] = local.run(quick=args.quick)
-    if "slowbody" in only:
-        from . import slowbody
-
-        print("== 7. slow bodies", file=sys.stderr, flush=True)
-        results["slowbody"] = slowbody.run(repeats=args.repeats or (1 if args.quick else 3),
-                                           seconds=3 if args.quick else 5 * (args.seconds or 2), quick=args.quick)
-    if "synthesis" in only:
-        from . import synthesis
-
-        print("== 8. plan synthesis", file=sys.stderr, flush=True)
-        results["synthesis"] = synthesis.run(quick=args.quick)
-    if "launch" in only:
-        from . import launch
-
-        print("== 9. launch", file=sys.stderr, flush=True)
-        results["launch"] = launch.run(quick=args.quick)
+    for name, (label, module) in MODULE_SECTIONS.items():
+        if name in only:
+            print(f"== {label}", file=sys.stderr, flush=True)
+            results[name] = importlib.import_module(f".{module}", __package__).run(**_section_args(name, args))
     results["wall_clock_s"] = round(time.monotonic() - started, 1)
     results["loadavg_at_end"] = os.getloadavg()
     with open(args.output, "w") as out:

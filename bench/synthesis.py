@@ -156,3 +156,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def rows(result: dict) -> list[tuple[str, str, str]]:
+    """The section's rows of the ``python -m bench`` table."""
+    out = []
+    for size, r in result.get("sizes", {}).items():
+        s = r["s"]
+        out.append(("8 plan", f"plan synthesis, {size}: s (target), pre-flight share",
+                    f"{s['median']:.3f} ({s['min']:.3f}–{s['max']:.3f}) (< {r['target_s']}), "
+                    f"{r['preflight_share']['median']:.0%}"))
+    return out
