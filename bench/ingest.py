@@ -51,6 +51,7 @@ class Server:
     argv: tuple[str, ...]
     node: bool = False
     port_env: bool = False  # the port goes in PORT (deploy/web.py), not in argv
+    processes: int = 2  # WEB_CONCURRENCY for deploy/web.py
 
 
 def servers(probot: bool) -> list[Server]:
@@ -66,6 +67,9 @@ def servers(probot: bool) -> list[Server]:
         Server("wavegate granian wsgi", (*GRANIAN, "--factory", "service.webhook:create_app")),
         # The Procfile's web process as shipped: granian RSGI + service.ingress, 2 processes.
         Server("wavegate", (sys.executable, "deploy/web.py"), port_env=True),
+        # The same with one process, as Probot runs (one Node process): no second interpreter
+        # competing for the 2 cores with the load generator and Redis.
+        Server("wavegate 1 process", (sys.executable, "deploy/web.py"), port_env=True, processes=1),
         Server("rq-enqueue gthread", (*GUNICORN, *GTHREAD, "--bind", "127.0.0.1:{port}",
                                       "bench.floor:rq_enqueue_app()")),
     ]
@@ -118,7 +122,8 @@ def start(server: Server, env: dict[str, str], log: Path) -> tuple[subprocess.Po
     port = free_port()
     argv = [a.replace("{port}", str(port)) for a in server.argv]
     if server.port_env:
-        env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "WEB_THREADS": "16"}
+        env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1", "WEB_CONCURRENCY": str(server.processes),
+               "WEB_THREADS": "16"}
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30

@@ -14,15 +14,17 @@ Each request is handled in the worker process's event loop until its body is com
   body ``413``;
 - ``GET /livez`` is then answered in the loop itself: no thread pool involved, so it answers while
   every delivery thread is busy;
-- deliveries (``POST /webhook``, ``POST /``) run the unchanged synchronous receiver with the complete
-  body: its ``202`` is still sent only once the delivery is in Redis. While the receiver answers
-  quickly it runs in the loop itself: its work is CPU and one Redis round trip, and handing each
-  delivery to a thread and back measured about 0.1–0.2 ms of CPU per delivery (a third more; the
-  GIL passed between the loop and the pool). A delivery that took over ``SLOW_DELIVERY`` seconds
-  (Redis slow or hanging) switches deliveries to a pool of ``WEB_THREADS`` threads (64) for
-  ``ON_THREADS_FOR`` seconds, so a hanging Redis stalls the loop at most once (for its socket timeout,
-  2 s) per period; bodies over ``INLINE_BODY`` bytes always go to the pool (their signature and JSON
-  take milliseconds);
+- deliveries (``POST /webhook``, ``POST /``) go to the application's ``Receiver`` with the scope's
+  headers and the complete body (no WSGI environ): it verifies and routes them in the loop, then
+  the deliveries admitted in the same turn of the loop are written to Redis together, one
+  pipelined round trip (``StoreBatch``); each ``202`` is still sent only once its own delivery is
+  in Redis. Verifying is CPU and the write one round trip, and handing each delivery to a thread
+  and back measured about 0.1–0.2 ms of CPU per delivery (a third more; the GIL passed between
+  the loop and the pool). A write that took over ``SLOW_DELIVERY`` seconds (Redis slow or
+  hanging) switches deliveries to a pool of ``WEB_THREADS`` threads (64) for ``ON_THREADS_FOR``
+  seconds, so a hanging Redis stalls the loop at most once (for its socket timeout, 2 s) per
+  period; bodies over ``INLINE_BODY`` bytes always go to the pool (their signature and JSON take
+  milliseconds). In setup mode (no ``Receiver``) the WSGI application answers them;
 - everything else (``/readyz``'s Redis ping, ``/metrics``, the setup page) runs in a small pool of
   its own, so a Redis that hangs deliveries does not queue the readiness probe behind them.
 
@@ -42,9 +44,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .logs import event
+
+if TYPE_CHECKING:
+    from .webhook import Answered, Receiver, Ticket
 
 DEFAULT_THREADS = 64
 DEFAULT_BODY_TIMEOUT = 5
@@ -228,12 +233,53 @@ def call_wsgi(app: Callable, environ: dict[str, Any]) -> tuple[int, list[tuple[s
     return int(started[0][:3]), list(started[1]), body
 
 
+class StoreBatch:
+    """The deliveries of the event loop waiting for their Redis write: those admitted in the same
+    turn of the loop are stored together, one pipelined round trip (``Receiver.store_many``), in a
+    callback the loop runs after them. A round trip costs ~60 µs of CPU on each side however few
+    commands it carries, so under load a delivery costs a fraction of one. Each delivery is
+    answered only once its own outcome is known, so a 202 still means it is in Redis.
+    ``store_many(tickets)`` gives one outcome per ticket and never raises; ``took(seconds)`` hears
+    how long each write blocked the loop."""
+
+    def __init__(self, store_many: Callable[[list[Ticket]], list[Any]], took: Callable[[float], None]) -> None:
+        self.store_many = store_many
+        self.took = took
+        self.waiting: list[tuple[Ticket, asyncio.Future]] = []
+
+    def store(self, ticket: Ticket) -> asyncio.Future:
+        """A future of ``ticket``'s outcome, resolved by the next write."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not self.waiting:
+            loop.call_soon(self._write)
+        self.waiting.append((ticket, future))
+        return future
+
+    def _write(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        start = time.monotonic()
+        outcomes = self.store_many([ticket for ticket, _ in waiting])
+        self.took(time.monotonic() - start)
+        for (_, future), outcome in zip(waiting, outcomes, strict=True):
+            if not future.done():  # done: the request was cancelled (client gone) meanwhile
+                future.set_result(outcome)
+
+
+def _no_store(tickets: list[Ticket]) -> list[Any]:
+    raise AssertionError("no receiver: deliveries go to the WSGI application")
+
+
 class Ingress:
     """The RSGI application (``__rsgi__``) around the WSGI ``app``; see the module's description.
-    ``limits`` size the delivery pool and bound body reads."""
+    ``limits`` size the delivery pool and bound body reads; the app's ``Receiver`` (when it has
+    App credentials) answers deliveries without a WSGI environ."""
 
     def __init__(self, app: Callable, limits: Limits) -> None:
         self.app = app
+        self.receiver = receiver_of(app)
+        receiver = self.receiver
+        self.batch = StoreBatch(receiver.store_many if receiver else _no_store, self._store_took)
         self.limits = limits
         self.deliveries = ThreadPoolExecutor(limits.threads, thread_name_prefix="wavegate-delivery")
         self.others = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="wavegate-probe")
@@ -261,27 +307,38 @@ class Ingress:
         except ClientGone:
             event(log, "request_abandoned", logging.INFO, path=scope.path[:64])
             return
-        environ = wsgi_environ(scope, body)
-        if scope.path == LIVENESS_PATH:
-            answer = call_wsgi(self.app, environ)  # no I/O: answered in the loop
-        elif scope.method == "POST" and scope.path in DELIVERY_PATHS:
-            answer = await self._delivery(environ, len(body))
+        if scope.method == "POST" and scope.path in DELIVERY_PATHS:
+            answer = await self._delivery(scope, body)
+        elif scope.path == LIVENESS_PATH:
+            answer = call_wsgi(self.app, wsgi_environ(scope, body))  # no I/O: answered in the loop
         else:
-            answer = await asyncio.get_running_loop().run_in_executor(self.others, call_wsgi, self.app, environ)
+            answer = await asyncio.get_running_loop().run_in_executor(self.others, call_wsgi, self.app,
+                                                                      wsgi_environ(scope, body))
         protocol.response_bytes(*answer)
 
-    async def _delivery(self, environ: dict[str, Any], size: int) -> tuple[int, list[tuple[str, str]], bytes]:
+    async def _delivery(self, scope: Any, body: bytes) -> Answered:
         """Run the receiver in the loop, or in the delivery pool while ``threads_until`` lasts
-        and for large bodies; a slow run in the loop starts a period on threads."""
-        start = time.monotonic()
-        if start < self.threads_until or size > INLINE_BODY:
-            return await asyncio.get_running_loop().run_in_executor(self.deliveries, call_wsgi, self.app, environ)
-        answer = call_wsgi(self.app, environ)
-        took = time.monotonic() - start
+        and for large bodies; a slow run in the loop starts a period on threads. The receiver gets
+        the scope's headers and the body as they are (``Receiver.deliver``); without one (setup
+        mode) the WSGI application answers."""
+        if self.receiver is None:
+            return await asyncio.get_running_loop().run_in_executor(self.others, call_wsgi, self.app,
+                                                                    wsgi_environ(scope, body))
+        receiver = self.receiver
+        capped = body if len(body) <= self.limits.max_body else None  # None: the receiver answers 413
+        if time.monotonic() < self.threads_until or len(body) > INLINE_BODY:
+            return await asyncio.get_running_loop().run_in_executor(self.deliveries, receiver.deliver, scope.headers,
+                                                                    capped)
+        ticket = receiver.admit(scope.headers, capped)
+        if ticket.route is not None:
+            receiver.settle(ticket, await self.batch.store(ticket))
+        return receiver.answer(ticket)
+
+    def _store_took(self, took: float) -> None:
+        """A Redis write of the loop that took over ``SLOW_DELIVERY`` starts a period on threads."""
         if took > SLOW_DELIVERY:
             self.threads_until = time.monotonic() + ON_THREADS_FOR
             event(log, "deliveries_on_threads", logging.WARNING, took_ms=round(took * 1000), seconds=ON_THREADS_FOR)
-        return answer
 
     def _body_timed_out(self, scope: Any, protocol: Any, start: float) -> None:
         """Answer 408 (connection closed), count and log it. The delivery was never verified, so
@@ -295,6 +352,15 @@ class Ingress:
               path=scope.path[:64], timeout_s=self.limits.body_timeout)
         protocol.response_bytes(408, [("content-type", "application/json"), ("connection", "close")],
                                 BODY_TIMEOUT_ANSWER)
+
+
+def receiver_of(app: Callable) -> Receiver | None:
+    """The ``service.webhook.Receiver`` in front of a Flask ``app`` of ``create_app``; None in setup
+    mode or for any other WSGI callable (deliveries then go to it through a WSGI environ)."""
+    from .webhook import Receiver  # imported late: see _body_timed_out
+
+    wsgi_app = getattr(app, "wsgi_app", None)
+    return wsgi_app if isinstance(wsgi_app, Receiver) else None
 
 
 def _declared_length(scope: Any) -> int | None:

@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("wavegate_log_context")
 
 REDACTED = "[redacted]"
@@ -93,6 +95,18 @@ def _scrubbed(value: Any) -> Any:
     return scrub(str(value))
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
+def _plainly_clean(data: dict[str, Any]) -> bool:
+    """True when every value is a plain scalar and no string among them can hold a secret: one
+    ``_may_hold_secret`` scan of the strings joined (a joint can only add a false alarm, which
+    then scrubs each value) instead of one per value."""
+    if not all(type(v) in _PLAIN for v in data.values()):
+        return False
+    return not _may_hold_secret("\n".join([v for v in data.values() if type(v) is str]))
+
+
 @contextmanager
 def bound(**fields: Any) -> Iterator[None]:
     """Bind fields (delivery_id, installation_id, repo, number, sha …) to every log line emitted
@@ -151,7 +165,12 @@ class JsonFormatter(logging.Formatter):
             data.update(fields)
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps({k: _scrubbed(v) for k, v in data.items()}, default=str, ensure_ascii=False)
+        scrubbed = data if _plainly_clean(data) else {k: _scrubbed(v) for k, v in data.items()}
+        try:
+            # orjson: about a third of the stdlib encoder's time on a delivery's line.
+            return orjson.dumps(scrubbed, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except (orjson.JSONEncodeError, TypeError):  # an integer past 64 bits, say: the stdlib encodes it
+            return json.dumps(scrubbed, default=str, ensure_ascii=False)
 
 
 def configure(level: str = "INFO", secrets: Iterable[str] = (), stream=None) -> logging.Handler:

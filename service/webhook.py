@@ -40,8 +40,9 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import redis
@@ -124,6 +125,38 @@ def _answer(status: int, outcome: str, event_name: str, code: str, **body: Any) 
     return response
 
 
+class Headers(Protocol):
+    """Request headers by lower-case HTTP name: an RSGI scope's ``headers`` or ``EnvironHeaders``."""
+
+    def get(self, name: str, default: None = None, /) -> str | None: ...
+
+
+class EnvironHeaders:
+    """``Headers`` over a WSGI environ (PEP 3333 keys: ``HTTP_X_GITHUB_EVENT``, ``CONTENT_TYPE`` …)."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self.environ = environ
+
+    def get(self, name: str, default: None = None, /) -> str | None:
+        key = name.upper().replace("-", "_")
+        return self.environ.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key)
+
+
+# (status code, response headers, response body): what the receiver answers, for WSGI or RSGI.
+Answered = tuple[int, list[tuple[str, str]], bytes]
+_JSON_TYPE = ("Content-Type", "application/json")
+
+
+def _respond(status: int, body: dict[str, Any] | None) -> Answered:
+    """The answer's parts: no body for ``None`` (204), else ``body`` as one JSON line."""
+    if body is None:
+        return status, [], b""
+    data = orjson.dumps(body) + b"\n"
+    return status, [_JSON_TYPE, ("Content-Length", str(len(data)))], data
+
+
 class _Answer(Exception):
     """Raised inside ``Receiver.receive`` to end a delivery with an answer.
 
@@ -136,6 +169,23 @@ class _Answer(Exception):
         super().__init__(outcome)
         self.status, self.outcome, self.log_event, self.level = status, outcome, log_event, level
         self.why, self.body, self.code = why, body or {}, code or outcome
+
+
+_INTERNAL_ERROR = _Answer(500, "internal error", "delivery_failed", logging.ERROR, code="error")
+
+
+@dataclass
+class Ticket:
+    """One delivery inside the receiver: ``start`` (``time.monotonic()`` at receipt), the metric
+    ``label``, the log line's ``fields``; then either its ``answer`` or the ``route`` (and
+    ``delivery_id``) still to store."""
+
+    start: float
+    label: str = "-"
+    fields: dict[str, Any] = field(default_factory=dict)
+    answer: _Answer | None = None
+    route: Route | None = None
+    delivery_id: str = ""
 
 
 class Receiver:
@@ -158,62 +208,115 @@ class Receiver:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in WEBHOOK_PATHS:
             return self.fallback(environ, start_response)
-        start = time.monotonic()
-        fields: dict[str, Any] = {}
-        label = "-"
         try:
-            label, answer = self.receive(environ, fields)
+            # Raw bytes, read before anything could parse a form and consume the stream.
+            body: bytes | None = _read_body(environ)
+        except RequestEntityTooLarge:
+            body = None
+        status, headers, data = self.deliver(EnvironHeaders(environ), body)
+        start_response(_STATUS_LINES[status], headers)
+        return [data] if data else []
+
+    def deliver(self, headers: Headers, body: bytes | None) -> Answered:
+        """Answer one delivery: ``headers`` by lower-case HTTP name (an RSGI scope's headers, or
+        ``EnvironHeaders``), ``body`` the raw request bytes, None when over ``MAX_BODY`` (then 413).
+        Returns (status code, response headers, response body); never raises."""
+        ticket = self.admit(headers, body)
+        if ticket.route is not None:
+            self.settle(ticket, self.store_many([ticket])[0])
+        return self.answer(ticket)
+
+    def admit(self, headers: Headers, body: bytes | None) -> Ticket:
+        """Everything before the Redis write: the ticket carries the answer, or the ``route`` to
+        store (then ``store_many`` and ``settle`` give the answer). Never raises: an unexpected
+        exception is logged here (``delivery_failed``, with the traceback) and answers 500."""
+        ticket = Ticket(time.monotonic())
+        try:
+            ticket.label, outcome = self.receive(headers, body, ticket.fields)
         except Exception:
-            metrics.record_delivery(label, "error", time.monotonic() - start)
             log.error("delivery_failed", exc_info=True,
-                      extra={"wavegate_event": "delivery_failed", "wavegate_fields": {**fields, "status": 500}})
-            return self._respond(start_response, 500, {"status": "internal error"})
-        metrics.record_delivery(label, answer.code, time.monotonic() - start)
+                      extra={"wavegate_event": "delivery_failed", "wavegate_fields": {**ticket.fields, "status": 500}})
+            ticket.answer = _INTERNAL_ERROR
+            return ticket
+        if isinstance(outcome, Route):
+            ticket.route, ticket.delivery_id = outcome, ticket.fields["delivery_id"]
+        else:
+            ticket.answer = outcome
+        return ticket
+
+    def store_many(self, tickets: list[Ticket]) -> list[queueing.Ingested | Exception]:
+        """Store the routes of admitted ``tickets`` in one Redis round trip (``queueing.ingest_many``):
+        one outcome per ticket, in order; the exception (a ``redis.RedisError``, or a defect
+        logged here) for a ticket stored nowhere. Never raises."""
+        items = [(t.route, t.delivery_id) for t in tickets if t.route is not None]
+        try:
+            return list(queueing.ingest_many(self.connection, self.queue, items))
+        except Exception as exc:  # not Redis's (it answers those per item): a defect, never a hang
+            log.error("delivery_failed", exc_info=True, extra={"wavegate_event": "delivery_failed",
+                                                               "wavegate_fields": {"deliveries": len(items)}})
+            return [exc] * len(items)
+
+    def settle(self, ticket: Ticket, stored: queueing.Ingested | Exception) -> None:
+        """The answer to a stored ticket: 202 once Redis holds the delivery (or the waiting job it
+        was folded into), 200 for a duplicate, 503 when Redis stored nothing (GitHub may
+        redeliver), 500 after a defect (``store_many`` logged it)."""
+        route = ticket.route
+        assert route is not None
+        if isinstance(stored, redis.RedisError):
+            ticket.answer = _Answer(503, "queue unavailable", "enqueue_failed", logging.ERROR, why=type(stored).__name__)
+            return
+        if isinstance(stored, Exception):
+            ticket.answer = _INTERNAL_ERROR
+            return
+        ticket.fields["job_id"] = stored.job_id
+        if stored.outcome == "duplicate":
+            ticket.answer = _Answer(200, "duplicate", "delivery_duplicate", logging.INFO, body={"job": stored.job_id})
+            return
+        ticket.fields["job"] = route.job
+        ticket.answer = _Answer(202, stored.outcome, f"delivery_{stored.outcome}", logging.INFO,
+                                body={"job": stored.job_id})
+
+    def answer(self, ticket: Ticket) -> Answered:
+        """Count and log the ticket's answer (one ``delivery_<outcome>`` line) and give its parts."""
+        answer = ticket.answer
+        assert answer is not None
+        metrics.record_delivery(ticket.label, answer.code, time.monotonic() - ticket.start)
+        if answer is _INTERNAL_ERROR:
+            return _respond(500, {"status": "internal error"})  # logged with its traceback by admit
+        fields = ticket.fields
         fields["status"] = answer.status
         if answer.why is not None:
             fields["reason"] = answer.why
         event(log, answer.log_event, answer.level, **fields)
-        return self._respond(start_response, answer.status, None if answer.status == 204 else
-                             {"status": answer.outcome, **answer.body})
+        return _respond(answer.status, None if answer.status == 204 else {"status": answer.outcome, **answer.body})
 
-    @staticmethod
-    def _respond(start_response: Callable, status: int, body: dict[str, Any] | None) -> list[bytes]:
-        if body is None:
-            start_response(_STATUS_LINES[status], [])
-            return []
-        data = orjson.dumps(body) + b"\n"
-        start_response(_STATUS_LINES[status], [("Content-Type", "application/json"),
-                                               ("Content-Length", str(len(data)))])
-        return [data]
-
-    def receive(self, environ: dict[str, Any], fields: dict[str, Any]) -> tuple[str, _Answer]:
-        """(metric label, answer) for one delivery; fills ``fields`` for its log line."""
-        event_name = environ.get("HTTP_X_GITHUB_EVENT", "")
-        delivery_id = environ.get("HTTP_X_GITHUB_DELIVERY", "")
+    def receive(self, headers: Headers, body: bytes | None, fields: dict[str, Any]) -> tuple[str, _Answer | Route]:
+        """(metric label, answer or the route to store) for one delivery; fills ``fields`` for its
+        log line."""
+        event_name = headers.get("x-github-event") or ""
+        delivery_id = headers.get("x-github-delivery") or ""
         guid_ok = bool(_GUID.fullmatch(delivery_id))
         if guid_ok:
             fields["delivery_id"] = delivery_id
         if _EVENT.fullmatch(event_name):
             fields["event_name"] = event_name
-        try:
-            # Raw bytes, read before anything could parse a form and consume the stream.
-            body = _read_body(environ)
-        except RequestEntityTooLarge:
-            fields["size"] = int(environ.get("CONTENT_LENGTH") or 0) or None
+        if body is None:
+            declared = headers.get("content-length") or ""
+            fields["size"] = int(declared) if declared.isdigit() else None
             return "-", _Answer(413, "body over 26 MiB (GitHub caps payloads at 25 MB)", why="body too large",
                                 code="body too large")
         fields["size"] = len(body)
         try:
-            return self._verified(environ, body, event_name, delivery_id, guid_ok, fields)
+            return self._verified(headers, body, event_name, guid_ok, fields)
         except _Answer as answer:
             return fields.get("event_name", "-") if answer.status != 401 else "-", answer
 
-    def _verified(self, environ: dict[str, Any], body: bytes, event_name: str, delivery_id: str, guid_ok: bool,
-                  fields: dict[str, Any]) -> tuple[str, _Answer]:
-        settings = self.settings
-        if not signature_valid(body, environ.get("HTTP_X_HUB_SIGNATURE_256"), settings.webhook_secrets):
+    def _verified(self, headers: Headers, body: bytes, event_name: str, guid_ok: bool,
+                  fields: dict[str, Any]) -> tuple[str, _Answer | Route]:
+        settings, delivery_id = self.settings, headers.get("x-github-delivery") or ""
+        if not signature_valid(body, headers.get("x-hub-signature-256"), settings.webhook_secrets):
             raise _Answer(401, "bad signature", why="bad signature")
-        if environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower() in FORM_TYPES:
+        if (headers.get("content-type") or "").split(";", 1)[0].strip().lower() in FORM_TYPES:
             raise _Answer(415, "set the App's webhook content type to application/json", why="form-encoded body",
                           code="form body")
         if not event_name or not delivery_id:
@@ -253,20 +356,7 @@ class Receiver:
             fields["number"] = number
         if kwargs.get("head_sha") is not None:
             fields["sha"] = kwargs["head_sha"]
-        return label, self._store(decision, delivery_id, fields)
-
-    def _store(self, decision: Route, delivery_id: str, fields: dict[str, Any]) -> _Answer:
-        # One atomic Redis call (``queueing.ingest``): the 202 is sent only once the job (or the
-        # waiting job it was folded into) holds the delivery; on an error nothing was stored.
-        try:
-            stored = queueing.ingest(self.connection, self.queue, decision, delivery_id)
-        except redis.RedisError as exc:
-            return _Answer(503, "queue unavailable", "enqueue_failed", logging.ERROR, why=type(exc).__name__)
-        fields["job_id"] = stored.job_id
-        if stored.outcome == "duplicate":
-            return _Answer(200, "duplicate", "delivery_duplicate", logging.INFO, body={"job": stored.job_id})
-        fields["job"] = decision.job
-        return _Answer(202, stored.outcome, f"delivery_{stored.outcome}", logging.INFO, body={"job": stored.job_id})
+        return label, decision
 
 
 def create_app(settings: Settings | SetupSettings | None = None, *,

@@ -109,7 +109,7 @@ def test_enqueue_failure_releases_the_claim(client, conn, queue, monkeypatch):
     def broken(*args, **kwargs):
         raise redis_lib.ConnectionError("down")
 
-    monkeypatch.setattr(queueing, "ingest", broken)
+    monkeypatch.setattr(queueing, "_run_ingests", broken)
     assert deliver(client, "issues", CASE_BODY, "G-x", signature=SIG_A).status_code == 503
     assert conn.get(queueing.delivery_key("G-x")) is None
     monkeypatch.undo()
@@ -362,6 +362,26 @@ def test_secrets_are_scrubbed_from_every_field_before_json_escapes_them():
     assert second["repo"] == "o/[redacted]"
 
 
+@pytest.mark.parametrize(("fields", "expected"), [
+    # plain scalar lines take one joint scan; each of these must still be scrubbed
+    ({"a": "x", "b": "supersecret-1 tail"}, {"a": "x", "b": "[redacted] tail"}),
+    ({"n": 1, "t": "ghs_abcdefghijklmnop"}, {"n": 1, "t": "[redacted]"}),
+    ({"ok": True, "u": "redis://:pw9876@h/0"}, {"ok": True, "u": "redis://[redacted]@h/0"}),
+    # a joint that only looks like a secret ("gh" + "_" across values) changes nothing
+    ({"repo": "gh", "event": "pull_request", "n": None}, {"repo": "gh", "event": "pull_request", "n": None}),
+    ({"big": 2**70, "s": "x"}, {"big": 2**70, "s": "x"}),  # past orjson's integers: still one JSON line
+])
+def test_a_log_line_of_plain_values_is_scrubbed_like_any_other(fields, expected):
+    stream = io.StringIO()
+    handler = logs.configure("INFO", ["supersecret-1"], stream=stream)
+    try:
+        logs.event(logging.getLogger("x"), "probe", **fields)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert {k: line[k] for k in expected} == expected
+
+
 # ------------------------------------------------------------------ X-GitHub-Delivery
 
 
@@ -445,3 +465,27 @@ def test_every_metric_outcome_is_a_short_code(client):
     outcomes = re.findall(r'wavegate_webhook_deliveries_total\{event="[^"]*",outcome="([^"]*)"\}', _deliveries(client))
     assert outcomes
     assert all(len(o) <= 20 and re.fullmatch(r"[a-z ]+", o) for o in outcomes), outcomes
+
+
+def test_ingest_reloads_its_script_after_redis_forgot_it(client, conn, queue):
+    # A restarted (or SCRIPT FLUSHed) Redis answers NOSCRIPT: the script is loaded again and the
+    # delivery stored once, not twice and not lost.
+    assert deliver(client, "issues", LABELED, "G-before").status_code == 202
+    conn.script_flush()
+    answer = deliver(client, "issues", CASE_BODY, "G-after", signature=SIG_A)
+    assert answer.status_code == 202
+    assert conn.get(queueing.delivery_key("G-after")).decode() == answer.get_json()["job"]
+
+
+def test_ingest_many_gives_each_item_its_own_outcome(conn, queue):
+    from service.routes import Route
+
+    def plan(issue: int) -> Route:
+        return Route("workers.jobs.reconcile_plan", {"installation_id": 1, "repo": "o/r", "issue": issue},
+                     coalesce=f"o/r#{issue}")
+
+    first = queueing.ingest_many(conn, queue, [(plan(1), "G-1"), (plan(2), "G-2"), (plan(1), "G-3"), (plan(2), "G-2")])
+    assert [o.outcome for o in first] == ["enqueued", "enqueued", "coalesced", "duplicate"]
+    assert first[2].job_id == first[0].job_id and first[3].job_id == first[1].job_id
+    assert [j.id for j in queued_jobs(queue)] == [first[0].job_id, first[1].job_id]
+    assert queueing.ingest_many(conn, queue, []) == []

@@ -268,27 +268,109 @@ def test_140_slow_body_clients_leave_probes_and_deliveries_answering(web_process
     assert 'outcome="body timeout"' in metrics
 
 
-def test_a_slow_delivery_in_the_loop_moves_the_next_ones_to_threads(caplog):
-    """Deliveries run in the event loop while the receiver is quick; once one is slow (Redis slow or
-    hanging) the following ones run on the delivery threads, leaving the loop to the probes."""
+def test_a_slow_delivery_in_the_loop_moves_the_next_ones_to_threads(ingress, monkeypatch, caplog):
+    """Deliveries are stored from the event loop while Redis answers quickly; once a write is slow
+    (Redis slow or hanging) the following deliveries run on the delivery threads, leaving the loop
+    to the probes."""
+    front, queue = ingress
     ran_on: list[str] = []
+    real = queueing.ingest_many
 
-    def receiver(environ, start_response):
+    def watched(connection, queue, items):
         ran_on.append(threading.current_thread().name)
         if len(ran_on) == 2:
             time.sleep(SLOW_DELIVERY * 1.5)
-        start_response("202 Accepted", [("Content-Type", "application/json")])
-        return [b'{"status":"enqueued"}']
+        return real(connection, queue, items)
 
-    front = Ingress(receiver, Limits(threads=1, body_timeout=1, max_body=1000))
-    try:
-        for _ in range(3):
-            protocol = serve(front, Scope("POST", "/webhook", {"Content-Length": "2"}), Protocol([b"{}"]))
-            assert protocol.answers[0][0] == 202
-        loop_thread = threading.current_thread().name
-        assert ran_on[:2] == [loop_thread, loop_thread]
-        assert ran_on[2].startswith("wavegate-delivery")
-        assert any(getattr(r, "wavegate_event", "") == "deliveries_on_threads" for r in caplog.records)
-    finally:
-        front.deliveries.shutdown(wait=True)
-        front.others.shutdown(wait=True)
+    monkeypatch.setattr(queueing, "ingest_many", watched)
+    for _ in range(3):
+        body = delivery()
+        protocol = serve(front, Scope("POST", "/webhook", delivery_headers(body)), Protocol([body]))
+        assert protocol.answers[0][0] == 202
+    loop_thread = threading.current_thread().name
+    assert ran_on[:2] == [loop_thread, loop_thread]
+    assert ran_on[2].startswith("wavegate-delivery")
+    assert any(getattr(r, "wavegate_event", "") == "deliveries_on_threads" for r in caplog.records)
+    assert queue.count == 3
+
+
+def _serve_together(front: Ingress, requests: list[tuple[Scope, Protocol]]) -> None:
+    async def together() -> None:
+        await asyncio.gather(*(front.__rsgi__(scope, protocol) for scope, protocol in requests))
+
+    asyncio.run(asyncio.wait_for(together(), 10))
+
+
+def test_deliveries_admitted_together_are_stored_in_one_round_trip_each_with_its_own_answer(ingress, monkeypatch):
+    """Eight deliveries arriving in the same turn of the loop: one pipelined write for all of them;
+    each is answered for itself (a redelivered GUID 200 duplicate, a bad signature 401, the rest
+    202 with the job that holds them), and every 202's job is in Redis."""
+    front, queue = ingress
+    batches: list[int] = []
+    real = queueing.ingest_many
+
+    def counted(connection, queue, items):
+        batches.append(len(items))
+        return real(connection, queue, items)
+
+    monkeypatch.setattr(queueing, "ingest_many", counted)
+    bodies = [delivery() for _ in range(8)]
+    headers = [delivery_headers(body) for body in bodies]
+    headers[6]["X-GitHub-Delivery"] = headers[5]["X-GitHub-Delivery"]  # a redelivery in the same batch
+    headers[7]["X-Hub-Signature-256"] = "sha256=" + "0" * 64
+    requests = [(Scope("POST", "/webhook", h), Protocol([b])) for h, b in zip(headers, bodies, strict=True)]
+    _serve_together(front, requests)
+    answers = [(p.answers[0][0], json.loads(p.answers[0][2])) for _, p in requests]
+    assert batches == [7]  # the unsigned one never reaches Redis
+    assert [status for status, _ in answers] == [202] * 6 + [200, 401]
+    assert answers[6][1] == {"status": "duplicate", "job": answers[5][1]["job"]}
+    assert sorted(queue.job_ids) == sorted(body["job"] for _, body in answers[:6])
+
+
+def test_a_redis_failure_in_a_batch_answers_each_of_its_deliveries_503(ingress, monkeypatch):
+    front, queue = ingress
+
+    def down(connection, commands):
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(queueing, "_run_ingests", down)
+    bodies = [delivery() for _ in range(3)]
+    requests = [(Scope("POST", "/webhook", delivery_headers(b)), Protocol([b])) for b in bodies]
+    _serve_together(front, requests)
+    assert [p.answers[0][0] for _, p in requests] == [503] * 3
+    assert queue.count == 0
+    monkeypatch.undo()
+    _serve_together(front, requests[:1])  # GitHub's redelivery of one of them is stored
+    assert requests[0][1].answers[1][0] == 202
+
+
+def test_a_defect_while_storing_answers_500_and_is_logged_never_a_hang(ingress, monkeypatch, caplog):
+    front, queue = ingress
+
+    def broken(connection, queue, items):
+        raise KeyError("a defect")
+
+    monkeypatch.setattr(queueing, "ingest_many", broken)
+    bodies = [delivery() for _ in range(2)]
+    requests = [(Scope("POST", "/webhook", delivery_headers(b)), Protocol([b])) for b in bodies]
+    _serve_together(front, requests)
+    assert [p.answers[0][0] for _, p in requests] == [500, 500]
+    assert [json.loads(p.answers[0][2]) for _, p in requests] == [{"status": "internal error"}] * 2
+    failed = [r for r in caplog.records if getattr(r, "wavegate_event", "") == "delivery_failed"]
+    assert len(failed) == 1 and failed[0].exc_info
+
+
+def test_a_request_cancelled_while_its_batch_is_written_leaves_the_others_answered(ingress):
+    front, queue = ingress
+    bodies = [delivery() for _ in range(3)]
+    requests = [(Scope("POST", "/webhook", delivery_headers(b)), Protocol([b])) for b in bodies]
+
+    async def one_cancelled() -> None:
+        tasks = [asyncio.ensure_future(front.__rsgi__(scope, protocol)) for scope, protocol in requests]
+        await asyncio.sleep(0)  # each task admitted and waiting for the write
+        tasks[1].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(one_cancelled(), 10))
+    assert [len(p.answers) for _, p in requests] == [1, 0, 1]
+    assert requests[0][1].answers[0][0] == requests[2][1].answers[0][0] == 202
