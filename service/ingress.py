@@ -239,30 +239,44 @@ class StoreBatch:
     callback the loop runs after them. A round trip costs ~60 µs of CPU on each side however few
     commands it carries, so under load a delivery costs a fraction of one. Each delivery is
     answered only once its own outcome is known, so a 202 still means it is in Redis.
-    ``store_many(tickets)`` gives one outcome per ticket and never raises; ``took(seconds)`` hears
-    how long each write blocked the loop."""
 
-    def __init__(self, store_many: Callable[[list[Ticket]], list[Any]], took: Callable[[float], None]) -> None:
+    ``store_many(tickets)`` gives one outcome per ticket; ``took(seconds)`` hears how long each
+    write blocked the loop; ``abandoned(ticket, outcome)`` hears the outcome of a delivery whose
+    request was cancelled (client gone, shutdown) while it waited, so that it is still counted
+    and logged. Every waiting future is resolved, whatever a write raises."""
+
+    def __init__(self, store_many: Callable[[list[Ticket]], list[Any]], took: Callable[[float], None],
+                 abandoned: Callable[[Ticket, Any], None]) -> None:
         self.store_many = store_many
         self.took = took
-        self.waiting: list[tuple[Ticket, asyncio.Future]] = []
+        self.abandoned = abandoned
+        # per event loop (granian runs one per process; tests one per asyncio.run)
+        self.waiting: dict[asyncio.AbstractEventLoop, list[tuple[Ticket, asyncio.Future]]] = {}
 
     def store(self, ticket: Ticket) -> asyncio.Future:
-        """A future of ``ticket``'s outcome, resolved by the next write."""
+        """A future of ``ticket``'s outcome, resolved by the next write of the running loop."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        if not self.waiting:
-            loop.call_soon(self._write)
-        self.waiting.append((ticket, future))
+        waiting = self.waiting.setdefault(loop, [])
+        if not waiting:
+            loop.call_soon(self._write, loop)
+        waiting.append((ticket, future))
         return future
 
-    def _write(self) -> None:
-        waiting, self.waiting = self.waiting, []
+    def _write(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiting = self.waiting.pop(loop, [])
         start = time.monotonic()
-        outcomes = self.store_many([ticket for ticket, _ in waiting])
+        try:
+            outcomes: list[Any] = self.store_many([ticket for ticket, _ in waiting])
+            if len(outcomes) != len(waiting):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(waiting)} deliveries")
+        except Exception as exc:  # a defect: each delivery is answered with it (500), none waits forever
+            outcomes = [exc] * len(waiting)
         self.took(time.monotonic() - start)
-        for (_, future), outcome in zip(waiting, outcomes, strict=True):
-            if not future.done():  # done: the request was cancelled (client gone) meanwhile
+        for (ticket, future), outcome in zip(waiting, outcomes, strict=True):
+            if future.done():  # the request was cancelled meanwhile: no one to answer
+                self.abandoned(ticket, outcome)
+            else:
                 future.set_result(outcome)
 
 
@@ -279,7 +293,7 @@ class Ingress:
         self.app = app
         self.receiver = receiver_of(app)
         receiver = self.receiver
-        self.batch = StoreBatch(receiver.store_many if receiver else _no_store, self._store_took)
+        self.batch = StoreBatch(receiver.store_many if receiver else _no_store, self._store_took, self._abandoned)
         self.limits = limits
         self.deliveries = ThreadPoolExecutor(limits.threads, thread_name_prefix="wavegate-delivery")
         self.others = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="wavegate-probe")
@@ -333,6 +347,13 @@ class Ingress:
         if ticket.route is not None:
             receiver.settle(ticket, await self.batch.store(ticket))
         return receiver.answer(ticket)
+
+    def _abandoned(self, ticket: Ticket, outcome: Any) -> None:
+        """Count and log a stored (or failed) delivery whose client left before its answer."""
+        if self.receiver is not None:
+            ticket.fields["client_gone"] = True
+            self.receiver.settle(ticket, outcome)
+            self.receiver.answer(ticket)
 
     def _store_took(self, took: float) -> None:
         """A Redis write of the loop that took over ``SLOW_DELIVERY`` starts a period on threads."""

@@ -361,40 +361,62 @@ def ingest(connection: redis.Redis, queue: Queue, route: Route, delivery_id: str
     ``delivery_id`` and push it on ``queue`` (``enqueued``). When this returns, the delivery is
     in Redis; when it raises ``redis.RedisError`` nothing was stored and GitHub may redeliver."""
     outcome = ingest_many(connection, queue, [(route, delivery_id)])[0]
-    if isinstance(outcome, redis.RedisError):
+    if isinstance(outcome, Exception):
         raise outcome
     return outcome
 
 
 def ingest_many(connection: redis.Redis, queue: Queue,
-                items: list[tuple[Route, str]]) -> list[Ingested | redis.RedisError]:
+                items: list[tuple[Route, str]]) -> list[Ingested | Exception]:
     """``ingest`` for each (route, delivery id) of ``items``, pipelined: one write and one read
     for them all (each delivery's script stays atomic on its own). One outcome per item, in order:
-    ``Ingested``, or the ``redis.RedisError`` that left that delivery unstored. A connection
-    failure answers every item with it (none is known to be stored: GitHub may redeliver, and
-    the script finds a stored one a duplicate)."""
-    commands = [_ingest_command(queue, route, delivery_id) for route, delivery_id in items]
+    ``Ingested``, or the exception that left that delivery unstored — a ``redis.RedisError``, or
+    whatever building its command raised (that item only). A connection failure answers every
+    item with it (none is known to be stored: GitHub may redeliver, and the script finds a
+    stored one a duplicate)."""
+    outcomes: list[Ingested | Exception] = []
+    commands: dict[int, tuple[Any, ...]] = {}
+    for i, (route, delivery_id) in enumerate(items):
+        try:
+            commands[i] = _ingest_command(queue, route, delivery_id)
+        except Exception as exc:  # e.g. a value orjson cannot encode: this delivery alone fails
+            outcomes.append(exc)
+            continue
+        outcomes.append(_NOT_RUN)
     try:
-        results = _run_ingests(connection, commands)
+        results = _run_ingests(connection, list(commands.values()))
     except redis.RedisError as exc:
-        return [exc] * len(items)
-    return [result if isinstance(result, redis.RedisError) else
-            Ingested(_text(result[0]) or "", _text(result[1]) or None) for result in results]
+        results = [exc] * len(commands)
+    for i, result in zip(commands, results, strict=True):
+        outcomes[i] = result if isinstance(result, Exception) else Ingested(_text(result[0]) or "",
+                                                                          _text(result[1]) or None)
+    return outcomes
+
+
+_NOT_RUN = RuntimeError("not run")  # a placeholder every command's result replaces
 
 
 def _run_ingests(connection: redis.Redis, commands: list[tuple[Any, ...]]) -> list[Any]:
     """``EVALSHA`` each of ``commands`` in one pipeline; a server that answers NOSCRIPT (first
     use, or restarted and emptied) gets the script loaded and those commands run again (a
-    NOSCRIPT reply means the script did not run)."""
+    NOSCRIPT reply means the script did not run). Raises ``redis.RedisError`` when the pipeline
+    fails as a whole; a failure of the reload or the rerun is the outcome of those commands only
+    (the others' replies stand: they are stored)."""
+    if not commands:
+        return []
     if not _ingest_sha:
         _ingest_sha.append(connection.script_load(_INGEST))
     results = _pipelined(connection, _ingest_sha[0], commands)
     missing = [i for i, result in enumerate(results) if isinstance(result, redis.exceptions.NoScriptError)]
-    if missing:
+    if not missing:
+        return results
+    try:
         _ingest_sha[0] = connection.script_load(_INGEST)
-        for i, result in zip(missing, _pipelined(connection, _ingest_sha[0], [commands[i] for i in missing]),
-                             strict=True):
-            results[i] = result
+        rerun = _pipelined(connection, _ingest_sha[0], [commands[i] for i in missing])
+    except redis.RedisError as exc:
+        rerun = [exc] * len(missing)
+    for i, result in zip(missing, rerun, strict=True):
+        results[i] = result
     return results
 
 

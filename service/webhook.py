@@ -172,6 +172,7 @@ class _Answer(Exception):
 
 
 _INTERNAL_ERROR = _Answer(500, "internal error", "delivery_failed", logging.ERROR, code="error")
+_NOT_ROUTED = ValueError("nothing to store: the delivery was not routed")
 
 
 @dataclass
@@ -246,26 +247,27 @@ class Receiver:
 
     def store_many(self, tickets: list[Ticket]) -> list[queueing.Ingested | Exception]:
         """Store the routes of admitted ``tickets`` in one Redis round trip (``queueing.ingest_many``):
-        one outcome per ticket, in order; the exception (a ``redis.RedisError``, or a defect
-        logged here) for a ticket stored nowhere. Never raises."""
-        items = [(t.route, t.delivery_id) for t in tickets if t.route is not None]
+        one outcome per ticket, in order; the exception (a ``redis.RedisError``, or a defect) for a
+        ticket stored nowhere. Never raises."""
+        routed = [(t.route, t.delivery_id) for t in tickets if t.route is not None]
         try:
-            return list(queueing.ingest_many(self.connection, self.queue, items))
+            outcomes = iter(queueing.ingest_many(self.connection, self.queue, routed))
         except Exception as exc:  # not Redis's (it answers those per item): a defect, never a hang
-            log.error("delivery_failed", exc_info=True, extra={"wavegate_event": "delivery_failed",
-                                                               "wavegate_fields": {"deliveries": len(items)}})
-            return [exc] * len(items)
+            outcomes = iter([exc] * len(routed))
+        return [next(outcomes) if t.route is not None else _NOT_ROUTED for t in tickets]
 
     def settle(self, ticket: Ticket, stored: queueing.Ingested | Exception) -> None:
         """The answer to a stored ticket: 202 once Redis holds the delivery (or the waiting job it
         was folded into), 200 for a duplicate, 503 when Redis stored nothing (GitHub may
-        redeliver), 500 after a defect (``store_many`` logged it)."""
+        redeliver), 500 after a defect (logged here, with the delivery's fields and traceback)."""
         route = ticket.route
         assert route is not None
         if isinstance(stored, redis.RedisError):
             ticket.answer = _Answer(503, "queue unavailable", "enqueue_failed", logging.ERROR, why=type(stored).__name__)
             return
         if isinstance(stored, Exception):
+            log.error("delivery_failed", exc_info=(type(stored), stored, stored.__traceback__),
+                      extra={"wavegate_event": "delivery_failed", "wavegate_fields": {**ticket.fields, "status": 500}})
             ticket.answer = _INTERNAL_ERROR
             return
         ticket.fields["job_id"] = stored.job_id
@@ -282,7 +284,7 @@ class Receiver:
         assert answer is not None
         metrics.record_delivery(ticket.label, answer.code, time.monotonic() - ticket.start)
         if answer is _INTERNAL_ERROR:
-            return _respond(500, {"status": "internal error"})  # logged with its traceback by admit
+            return _respond(500, {"status": "internal error"})  # logged with its traceback by admit or settle
         fields = ticket.fields
         fields["status"] = answer.status
         if answer.why is not None:

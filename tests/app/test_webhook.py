@@ -489,3 +489,20 @@ def test_ingest_many_gives_each_item_its_own_outcome(conn, queue):
     assert first[2].job_id == first[0].job_id and first[3].job_id == first[1].job_id
     assert [j.id for j in queued_jobs(queue)] == [first[0].job_id, first[1].job_id]
     assert queueing.ingest_many(conn, queue, []) == []
+
+
+def test_a_failed_script_reload_fails_only_the_commands_that_needed_it(monkeypatch):
+    # Redis forgot the script half-way through a pipeline (a failover, SCRIPT FLUSH): the commands
+    # it answered stand (they are stored); only those answered NOSCRIPT take the reload's failure.
+    import redis as redis_lib
+
+    class Forgetful:
+        def script_load(self, script):
+            raise redis_lib.ConnectionError("gone")
+
+    replies = [[b"enqueued", b"job-1"], redis_lib.exceptions.NoScriptError("NOSCRIPT"), [b"duplicate", b"job-1"]]
+    monkeypatch.setattr(queueing, "_ingest_sha", ["sha"])
+    monkeypatch.setattr(queueing, "_pipelined", lambda connection, sha, commands: list(replies))
+    results = queueing._run_ingests(Forgetful(), [("a",), ("b",), ("c",)])
+    assert results[0] == replies[0] and results[2] == replies[2]
+    assert isinstance(results[1], redis_lib.ConnectionError)

@@ -357,10 +357,52 @@ def test_a_defect_while_storing_answers_500_and_is_logged_never_a_hang(ingress, 
     assert [p.answers[0][0] for _, p in requests] == [500, 500]
     assert [json.loads(p.answers[0][2]) for _, p in requests] == [{"status": "internal error"}] * 2
     failed = [r for r in caplog.records if getattr(r, "wavegate_event", "") == "delivery_failed"]
-    assert len(failed) == 1 and failed[0].exc_info
+    assert sorted(r.wavegate_fields["delivery_id"] for r in failed) == sorted(s.headers["x-github-delivery"]
+                                                                             for s, _ in requests)
+    assert all(r.exc_info and r.wavegate_fields["status"] == 500 for r in failed)
 
 
-def test_a_request_cancelled_while_its_batch_is_written_leaves_the_others_answered(ingress):
+def test_a_delivery_whose_command_cannot_be_built_fails_alone(ingress, monkeypatch, caplog):
+    """One delivery of a batch that cannot be written (here: its command raises while being built)
+    is answered 500 and logged with its own fields; the others of the batch are stored."""
+    front, queue = ingress
+    bodies = [delivery() for _ in range(3)]
+    requests = [(Scope("POST", "/webhook", delivery_headers(b)), Protocol([b])) for b in bodies]
+    bad = requests[1][0].headers["x-github-delivery"]
+    real = queueing._ingest_command
+
+    def build(queue, route, delivery_id):
+        if delivery_id == bad:
+            raise TypeError("Integer exceeds 64-bit range")
+        return real(queue, route, delivery_id)
+
+    monkeypatch.setattr(queueing, "_ingest_command", build)
+    _serve_together(front, requests)
+    assert [p.answers[0][0] for _, p in requests] == [202, 500, 202]
+    assert queue.count == 2
+    (failed,) = [r for r in caplog.records if getattr(r, "wavegate_event", "") == "delivery_failed"]
+    assert failed.wavegate_fields["delivery_id"] == bad and failed.exc_info
+
+
+def test_a_write_that_breaks_its_own_contract_answers_500_never_hangs():
+    """Whatever the write raises or returns, every waiting delivery gets an outcome."""
+    from service.ingress import StoreBatch
+    from service.webhook import Ticket
+
+    for store_many in (lambda tickets: [], lambda tickets: 1 / 0):
+        batch = StoreBatch(store_many, lambda took: None, lambda ticket, outcome: None)
+
+        async def two(batch: StoreBatch) -> list:
+            return list(await asyncio.gather(batch.store(Ticket(0.0)), batch.store(Ticket(0.0))))
+
+        outcomes = asyncio.run(asyncio.wait_for(two(batch), 5))
+        assert len(outcomes) == 2 and all(isinstance(o, Exception) for o in outcomes)
+        assert batch.waiting == {}
+
+
+def test_a_request_cancelled_while_its_batch_is_written_leaves_the_others_answered(ingress, caplog):
+    """A request cancelled while waiting for its write (client gone, shutdown): the others are
+    answered; its delivery, already in the batch, is stored and still counted and logged."""
     front, queue = ingress
     bodies = [delivery() for _ in range(3)]
     requests = [(Scope("POST", "/webhook", delivery_headers(b)), Protocol([b])) for b in bodies]
@@ -374,3 +416,7 @@ def test_a_request_cancelled_while_its_batch_is_written_leaves_the_others_answer
     asyncio.run(asyncio.wait_for(one_cancelled(), 10))
     assert [len(p.answers) for _, p in requests] == [1, 0, 1]
     assert requests[0][1].answers[0][0] == requests[2][1].answers[0][0] == 202
+    assert queue.count == 3
+    gone = [r for r in caplog.records if getattr(r, "wavegate_fields", {}).get("client_gone")]
+    assert [(r.wavegate_event, r.wavegate_fields["delivery_id"]) for r in gone] == [
+        ("delivery_enqueued", requests[1][0].headers["x-github-delivery"])]
