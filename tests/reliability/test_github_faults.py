@@ -134,7 +134,7 @@ def secrets_of(stack) -> dict[str, str]:
 
 def redis_texts(url: str) -> list[tuple[str, str]]:
     """``(key, text)`` for every value of the database: strings, hashes (RQ jobs keep their
-    arguments in the ``data`` field, zlib-compressed by RQ), lists, sets and sorted sets."""
+    arguments in the ``data`` field, zlib-compressed when RQ wrote them), lists, sets and sorted sets."""
     conn = redis.Redis.from_url(url)
     out = []
     for key in conn.scan_iter(count=500):
