@@ -98,7 +98,17 @@ def main() -> int:
     finally:
         if own_metrics_dir:
             shutil.rmtree(own_metrics_dir, ignore_errors=True)
+        _forget_setup_token()
     return 0
+
+
+def _forget_setup_token() -> None:
+    """Remove the setup token this server's processes shared (their parent is this process): a
+    restart makes a new one, so the file is a dead secret once the server stops."""
+    from service import setup_access
+    from service.settings import env_file_path
+
+    setup_access.forget(setup_access.token_path(env_file_path(os.environ), parent=os.getpid()))
 
 
 if __name__ == "__main__":

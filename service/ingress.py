@@ -311,9 +311,14 @@ class Ingress:
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
             return  # no websockets here: granian closes the connection
-        start = time.monotonic()
+        start, declared = time.monotonic(), _declared_length(scope)
+        if declared is not None and declared > self.limits.max_body and self._delivery_path(scope):
+            # Declared over the cap: answered 413 now, not after waiting for a body never read.
+            status, headers, data = self.receiver.deliver(scope.headers, None)  # type: ignore[union-attr]
+            protocol.response_bytes(status, [*headers, ("connection", "close")], data)
+            return
         try:
-            body = await read_body(protocol, _declared_length(scope), self.limits, self.deadlines,
+            body = await read_body(protocol, declared, self.limits, self.deadlines,
                                    start + self.limits.body_timeout)
         except BodyTimeout:
             self._body_timed_out(scope, protocol, start)
@@ -347,6 +352,10 @@ class Ingress:
         if ticket.route is not None:
             receiver.settle(ticket, await self.batch.store(ticket))
         return receiver.answer(ticket)
+
+    def _delivery_path(self, scope: Any) -> bool:
+        """A delivery the ``Receiver`` answers (``POST /webhook`` or ``POST /`` with App credentials)."""
+        return self.receiver is not None and scope.method == "POST" and scope.path in DELIVERY_PATHS
 
     def _abandoned(self, ticket: Ticket, outcome: Any) -> None:
         """Count and log a stored (or failed) delivery whose client left before its answer."""

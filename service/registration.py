@@ -118,7 +118,7 @@ def credentials(app: Mapping[str, Any]) -> dict[str, str]:
 
 def blueprint(settings: SetupSettings) -> Blueprint:
     """The setup page's routes (``GET /setup``, ``GET /``, ``GET /setup/callback``) for ``settings``,
-    guarded by the one-time setup token: see ``service.setup_page``."""
+    guarded by the setup token: see ``service.setup_page``."""
     from .setup_page import blueprint as guarded
 
     return guarded(settings)

@@ -151,7 +151,7 @@ class SetupSettings:
             web = f"https://{host}" if host else DEFAULT_WEB_URL
         public = _get(environ, "PUBLIC_URL")
         if public:
-            _check_url("PUBLIC_URL", public)
+            _check_public_url(public)
         org = _get(environ, "GITHUB_ORG")
         if org and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", org):
             raise ConfigError(f"GITHUB_ORG must be an organization login, got {org[:40]!r}")
@@ -198,6 +198,18 @@ def _check_url(name: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{name} must be an http(s) URL, got {url[:80]!r}")
+
+
+def _check_public_url(url: str) -> None:
+    """``PUBLIC_URL`` becomes the App's webhook and callback addresses by appending paths: a query,
+    a fragment or credentials in it would end up inside them (``…?y=1/webhook``) or in the App's
+    settings on GitHub."""
+    _check_url("PUBLIC_URL", url)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise ConfigError(f"PUBLIC_URL must have no query or fragment (paths are appended to it), got {url[:80]!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError("PUBLIC_URL must not hold a user or password: it is written into the App's webhook URL")
 
 
 def _get(env: Mapping[str, str], name: str) -> str:

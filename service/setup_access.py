@@ -1,6 +1,6 @@
 """Who may use the setup page, and whether GitHub can reach the address it registers.
 
-- ``SetupToken``: a one-time token made when the web process starts in setup mode and printed in its
+- ``SetupToken``: a token, valid until the App is registered, made when the web process starts in setup mode and printed in its
   log (``setup_link``: ``PUBLIC_URL/setup?token=…``). The processes of one server (granian or
   gunicorn workers, same parent process) share it through a file of their own in the temporary
   directory (mode 0600, created atomically, refused if another user owns it), so the link works

@@ -2,7 +2,7 @@
 
 - Open only while the App is unconfigured: once ``.env`` holds ``APP_ID`` (or this process wrote
   it) every route answers 404, for good.
-- Only with the one-time setup token (``service.setup_access``), printed at start in the log line
+- Only with the setup token (``service.setup_access``; valid until registration or a restart), printed at start in the log line
   ``setup_link`` with the link ``PUBLIC_URL/setup?token=…``; without it, or with a wrong one, 403.
 - The webhook and callback URLs come only from ``PUBLIC_URL``, never from the request's ``Host``
   header; without it the page says to set it and offers no form. A loopback or private

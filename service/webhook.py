@@ -438,12 +438,12 @@ def _setup_app(settings: SetupSettings) -> Flask:
     @app.post("/")
     def webhook() -> Response:
         # GitHub records a failed delivery, which can be redelivered once the App is configured.
-        return _answer(503, "not configured: register the App at / and restart",
+        return _answer(503, "not configured: register the App at /setup, then restart the web process",
                        request.headers.get("X-GitHub-Event", ""), "not configured")
 
     @app.get("/readyz")
     def readyz() -> Response:
-        response = jsonify({"status": "setup: register the App at / and restart"})
+        response = jsonify({"status": "setup: register the App at /setup, then restart the web process"})
         response.status_code = 503
         return response
 

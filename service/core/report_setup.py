@@ -46,8 +46,8 @@ def forbidden() -> Page:
     """No setup token, or a wrong one (403)."""
     return Page("Setup token required", (
         "<p>This page registers a GitHub App and writes its credentials, so it only opens with the "
-        "one-time link the web process printed in its log when it started (event <code>setup_link</code>, "
-        "<code>/setup?token=…</code>).</p>"), 403)
+        "link the web process printed in its log when it started (event <code>setup_link</code>, "
+        "<code>/setup?token=…</code>; it works until the App is registered or the process restarts).</p>"), 403)
 
 
 def closed() -> Page:

@@ -119,3 +119,20 @@ def test_the_env_file_fills_in_what_the_environment_lacks(tmp_path, monkeypatch)
     merged = process_environment()
     assert merged["APP_ID"] == "77" and merged["LOG_LEVEL"] == "ERROR"  # the environment wins
     assert read_env_file(tmp_path / "missing") == {}
+
+
+@pytest.mark.parametrize("url", [
+    "https://a.example.com/x?y=1",
+    "https://a.example.com/x#frag",
+    "https://a.example.com/?",
+    "https://user:secret-pw@a.example.com",
+    "wavegate.example.com",
+    "javascript:alert(1)",
+])
+def test_a_public_url_that_cannot_take_the_webhook_path_is_refused_in_one_line(url, tmp_path):
+    # PUBLIC_URL + "/webhook" becomes the App's webhook URL: a query, a fragment or credentials
+    # would end up inside it (or in the App's settings on GitHub).
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"PUBLIC_URL": url, "ENV_FILE": str(tmp_path / ".env")}, allow_setup=True)
+    message = str(info.value)
+    assert message.startswith("PUBLIC_URL") and "\n" not in message and "secret-pw" not in message

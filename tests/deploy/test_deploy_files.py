@@ -13,12 +13,14 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import compose_spec
 import kubernetes_validate
 import pytest
 import yaml
 
+from service import setup_access
 from tests.conftest import ROOT
 from tests.deploy.test_kustomize import DOCS
 
@@ -263,6 +265,8 @@ def test_the_web_launcher_serves_the_app_with_json_logs_and_multiprocess_metrics
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'wavegate_webhook_deliveries_total{event="ping"' in metrics
         assert not (metrics_dir / "counter_1.db").exists()
+        token_file = setup_access.token_path(Path("/nonexistent/.env"), parent=proc.pid)
+        assert token_file.exists()  # the setup token its processes share
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
@@ -270,6 +274,7 @@ def test_the_web_launcher_serves_the_app_with_json_logs_and_multiprocess_metrics
     assert lines and all(isinstance(line["event"], str) for line in lines)
     assert "setup_mode" in {line["event"] for line in lines}
     assert proc.returncode == 0
+    assert not token_file.exists()  # a dead secret once the server stopped: removed
 
 
 def test_gunicorn_config_loads(tmp_path):

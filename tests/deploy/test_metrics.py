@@ -213,5 +213,5 @@ def test_a_delivery_in_setup_mode_is_counted_as_not_configured(tmp_path):
     before = value("wavegate_webhook_deliveries_total", event="issues", outcome="not configured")
     response = app.test_client().post("/webhook", json={}, headers={"X-GitHub-Event": "issues"})
     assert response.status_code == 503
-    assert response.get_json()["status"] == "not configured: register the App at / and restart"
+    assert response.get_json()["status"] == "not configured: register the App at /setup, then restart the web process"
     assert value("wavegate_webhook_deliveries_total", event="issues", outcome="not configured") == before + 1

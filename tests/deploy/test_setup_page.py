@@ -349,3 +349,11 @@ def test_the_setup_page_matches_its_golden_file(tmp_path, cleanup):
                              warning=report_setup.unreachable_warning("http://127.0.0.1:8000",
                                                                       "127.0.0.1 is a loopback address"))
     assert_golden("setup-page", page.html(), suffix=".html")
+
+
+@pytest.mark.parametrize("name", ["forbidden", "closed"])
+def test_the_setup_refusals_match_their_golden_files(name):
+    from service.core import report_setup
+
+    page = getattr(report_setup, name)()
+    assert_golden(f"setup-{name}", page.html(), suffix=".html")

@@ -182,6 +182,18 @@ def test_a_chunked_body_over_the_cap_is_still_the_receivers_413(ingress):
     assert queue.count == 0
 
 
+def test_a_delivery_declared_over_the_cap_is_a_413_at_once_not_a_408(ingress):
+    front, queue = ingress
+    headers = {**delivery_headers(b"{}"), "Content-Length": str(999_999_999_999)}
+    protocol = Protocol([b"{"], stall=True)  # the body would never come: it is not waited for
+    started = time.monotonic()
+    serve(front, Scope("POST", "/webhook", headers), protocol, timeout=2)
+    (status, answer_headers, body) = protocol.answers[0]
+    assert (status, answer_headers["connection"]) == (413, "close") and b"26 MiB" in body
+    assert time.monotonic() - started < 0.25  # front.limits.body_timeout is 0.3 s
+    assert queue.count == 0
+
+
 def test_a_client_that_leaves_mid_body_gets_no_answer_and_nothing_is_stored(ingress, caplog):
     front, queue = ingress
     protocol = serve(front, Scope("POST", "/webhook", delivery_headers(SYNCHRONIZE_BYTES)), Protocol([SYNCHRONIZE_BYTES[:5]], gone=True))
