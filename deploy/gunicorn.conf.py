@@ -81,8 +81,12 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    """Remove the metrics folder this configuration created (a given one is left in place)."""
+    """Remove the metrics folder this configuration created (a given one is left in place) and the
+    setup token the workers shared (this process is their parent)."""
+    from service import setup_access
+
     if _own_metrics_dir:
         import shutil
 
         shutil.rmtree(_own_metrics_dir, ignore_errors=True)
+    setup_access.forget_server_token(os.getpid())

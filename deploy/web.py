@@ -87,6 +87,7 @@ def main() -> int:
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
+    from service import setup_access
     from service.metrics import prepare_dir
 
     prepare_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
@@ -98,17 +99,8 @@ def main() -> int:
     finally:
         if own_metrics_dir:
             shutil.rmtree(own_metrics_dir, ignore_errors=True)
-        _forget_setup_token()
+        setup_access.forget_server_token(os.getpid())  # this process is its workers' parent
     return 0
-
-
-def _forget_setup_token() -> None:
-    """Remove the setup token this server's processes shared (their parent is this process): a
-    restart makes a new one, so the file is a dead secret once the server stops."""
-    from service import setup_access
-    from service.settings import env_file_path
-
-    setup_access.forget(setup_access.token_path(env_file_path(os.environ), parent=os.getpid()))
 
 
 if __name__ == "__main__":

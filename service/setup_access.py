@@ -109,6 +109,15 @@ def forget(path: Path) -> None:
         os.unlink(path)
 
 
+def forget_server_token(server_pid: int) -> None:
+    """Remove the token the processes of the server ``server_pid`` shared (their parent: granian's
+    or gunicorn's main process), for the ``.env`` file of this environment. Called as the server
+    stops: a restart makes a new token, so the file is then a dead secret."""
+    from .settings import env_file_path
+
+    forget(token_path(env_file_path(os.environ), parent=server_pid))
+
+
 @dataclass(frozen=True)
 class Reach:
     """Whether GitHub can deliver to ``url``: ``public`` False with ``why`` when it cannot."""
