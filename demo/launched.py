@@ -173,12 +173,7 @@ class LaunchedScenario(Scenario):
         return [by_agent[a] for a in ("security", "architecture", "arch-perf", "testing")]
 
     def done(self, issue, by_agent: dict[str, int], merges: list[int]) -> dict:
-        self.out.step("5. Done")
-        wait_until(lambda: self.coordinator.get_issue(issue.number).state == "closed", WAIT,
-                   "the dispatch issue to close")
-        self.out.say("wavegate", f"closed #{issue.number} as completed")
-        board = wait_until(lambda: (b := self.dashboard(issue)) and "dividend" in b.lower() and b, WAIT,
-                           "the dashboard's parallelism dividend")
+        board = self.closed_with_dividend(issue)
         for line in board.splitlines():
             if "dividend" in line.lower():
                 self.out.say("wavegate", line.strip())

@@ -135,6 +135,16 @@ class Scenario:
         self.out.say(who, f"pushed {commit.sha[:7]} to {branch}: {message}")
         return commit.sha
 
+    def closed_with_dividend(self, issue) -> str:
+        """Step 5: wait for Wavegate to close the dispatch issue and put the parallelism dividend
+        on its dashboard; the dashboard's text."""
+        self.out.step("5. Done")
+        wait_until(lambda: self.coordinator.get_issue(issue.number).state == "closed", WAIT,
+                   "the dispatch issue to close")
+        self.out.say("wavegate", f"closed #{issue.number} as completed")
+        return wait_until(lambda: (b := self.dashboard(issue)) and "dividend" in b.lower() and b, WAIT,
+                          "the dashboard's parallelism dividend")
+
     def merge(self, number: int, quiet: bool = False) -> bool:
         pr = self.coordinator.get_pull(number)
         try:
@@ -239,12 +249,7 @@ class Scenario:
         expect(self.merge_when_green(testing), "testing could not merge once unlocked")
         merges.append(testing)
 
-        self.out.step("5. Done")
-        wait_until(lambda: self.coordinator.get_issue(issue.number).state == "closed", WAIT,
-                   "the dispatch issue to close")
-        self.out.say("wavegate", f"closed #{issue.number} as completed")
-        board = wait_until(lambda: (b := self.dashboard(issue)) and "dividend" in b.lower() and b, WAIT,
-                           "the dashboard's parallelism dividend")
+        board = self.closed_with_dividend(issue)
         self.result = {"issue": issue.number, "prs": by_agent, "merge_order": merges, "dashboard": board}
         return self.result
 

@@ -81,7 +81,20 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Problem:
+class _Located:
+    """What a problem and a warning share: the stable ``code``, the ``message`` and ``fix`` for the
+    plan's author, and where it is (``agent``, ``field``, the 1-based ``line``) when known."""
+
+    code: str
+    message: str
+    fix: str = ""
+    agent: str | None = None
+    field: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Problem(_Located):
     """One thing wrong with a plan or a config, phrased for the person who wrote it.
 
     ``code`` is a stable machine-readable kind (``unknown-key``, ``overlap``, ``wave-gap`` …);
@@ -90,28 +103,16 @@ class Problem:
     closes a cut list: how many problems it stands for.
     """
 
-    code: str
-    message: str
-    fix: str = ""
-    agent: str | None = None
-    field: str | None = None
-    line: int | None = None
     more: int = 0
 
 
 @dataclass(frozen=True)
-class PlanWarning:
+class PlanWarning(_Located):
     """Something in a plan that is probably a mistake but blocks nothing (agents may create new
     files), e.g. a pattern that matches no tracked file. Same location fields as ``Problem``;
     ``pattern`` is the entry warned about as written, ``suggestion`` the pattern the author
     probably meant (None when nothing is close)."""
 
-    code: str
-    message: str
-    fix: str = ""
-    agent: str | None = None
-    field: str | None = None
-    line: int | None = None
     suggestion: str | None = None
     pattern: str | None = None
 

@@ -595,6 +595,17 @@ def cf(path: str, status: str = "modified", previous: str | None = None) -> Chan
     return ChangedFile(path=path, status=status, previous_path=previous)
 
 
+# Two agents in two waves, ``api`` then ``web``: the plan of the case files about one PR's files.
+API_WEB_PLAN = """
+agents:
+  - name: api
+    territory: [/services/api/]
+  - name: web
+    wave: 2
+    territory: [/apps/web/]
+"""
+
+
 def plan_body(yaml_text: str, intro: str = "") -> str:
     """An issue body holding ``yaml_text`` as the ```` ```yaml dispatch ```` block."""
     return f"{intro}\n\n```yaml dispatch\n{yaml_text.strip()}\n```\n"

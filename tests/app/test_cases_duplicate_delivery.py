@@ -7,16 +7,8 @@ from service.core.model import CHECK_NAMES
 from service.errors import Conflict
 from service.usecases import reconcile_plan
 
+from .fakes import API_WEB_PLAN as PLAN
 from .fakes import REPO, FakeGitHub, plan_body
-
-PLAN = """
-agents:
-  - name: api
-    territory: [/services/api/]
-  - name: web
-    wave: 2
-    territory: [/apps/web/]
-"""
 
 
 def _fake():

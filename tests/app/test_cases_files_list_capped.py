@@ -4,16 +4,9 @@ tree diff; a truncated tree fails closed."""
 from service.core.model import TERRITORY_CHECK
 from service.usecases import check_pull
 
+from .fakes import API_WEB_PLAN as PLAN
 from .fakes import REPO, cf, dispatched, plan_body
 
-PLAN = """
-agents:
-  - name: api
-    territory: [/services/api/]
-  - name: web
-    wave: 2
-    territory: [/apps/web/]
-"""
 GEN = [cf(f"services/api/gen/model_{i:04d}.py", "added") for i in range(3000)]
 EXTRA = [cf(f"services/api/more/m_{i:03d}.py", "added") for i in range(149)] + [cf("apps/web/src/app.tsx")]
 

@@ -10,16 +10,9 @@ import pytest
 from service.core.model import TERRITORY_CHECK
 from service.usecases import check_pull
 
+from .fakes import API_WEB_PLAN as PLAN
 from .fakes import REPO, cf, dispatched, plan_body
 
-PLAN = """
-agents:
-  - name: api
-    territory: [/services/api/]
-  - name: web
-    wave: 2
-    territory: [/apps/web/]
-"""
 SCRIPT = "apps/web/bin/build.sh"
 SUBMODULE = "apps/web/vendor/ui-kit"
 BASE = {SCRIPT: f"100644 blob {'5' * 40}", SUBMODULE: f"160000 commit {'c' * 40}", "README.md": "100644 blob 1"}

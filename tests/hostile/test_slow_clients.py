@@ -27,14 +27,10 @@ import requests
 from bench.slowbody import SlowLoad
 from service import queueing
 from service.ingress import BODY_TIMEOUT_ANSWER, SLOW_DELIVERY, Ingress, Limits
-from service.settings import Settings
-from service.webhook import create_app
 from tests.conftest import FIXTURES, ROOT
-from tests.redisdb import redis_url
+from tests.hostile.edge import REDIS_URL, webhook_app
 
-REDIS_URL = redis_url(14)
 SECRET = "slow-secret"
-PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n"
 SYNCHRONIZE = json.loads((FIXTURES / "webhooks" / "pull_request" / "synchronize.json").read_text())
 
 
@@ -106,17 +102,11 @@ def delivery_headers(body: bytes, *, length: bool = True) -> dict[str, str]:
 
 @pytest.fixture
 def ingress():
-    queue_name = f"wavegate-slow-{uuid.uuid4().hex[:8]}"
-    settings = Settings(app_id=1, private_key=PEM, webhook_secrets=(SECRET,), redis_url=REDIS_URL,
-                        queue_name=queue_name)
-    connection = queueing.connect(REDIS_URL)
-    app = create_app(settings, connection=connection)
-    front = Ingress(app, Limits(threads=1, body_timeout=0.3, max_body=app.config["MAX_CONTENT_LENGTH"]))
-    yield front, app.extensions["wavegate"]["queue"]
-    front.deliveries.shutdown(wait=False, cancel_futures=True)
-    front.others.shutdown(wait=False, cancel_futures=True)
-    for key in connection.scan_iter(f"*{queue_name}*"):
-        connection.delete(key)
+    with webhook_app("wavegate-slow", SECRET) as app:
+        front = Ingress(app, Limits(threads=1, body_timeout=0.3, max_body=app.config["MAX_CONTENT_LENGTH"]))
+        yield front, app.extensions["wavegate"]["queue"]
+        front.deliveries.shutdown(wait=False, cancel_futures=True)
+        front.others.shutdown(wait=False, cancel_futures=True)
 
 
 def serve(front: Ingress, scope: Scope, protocol: Protocol, timeout: float = 10) -> Protocol:

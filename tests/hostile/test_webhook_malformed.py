@@ -16,11 +16,9 @@ from service import queueing
 from service.settings import Settings
 from service.webhook import MAX_BODY, create_app
 from tests.conftest import FIXTURES
-from tests.redisdb import redis_url
+from tests.hostile.edge import PEM, REDIS_URL, webhook_app
 
-REDIS_URL = redis_url(14)
 SECRET = "hostile-secret"
-PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n"
 LABELED = (FIXTURES / "webhooks" / "issues" / "labeled.json").read_bytes()
 
 
@@ -30,15 +28,8 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 @pytest.fixture
 def edge():
-    queue_name = f"wavegate-hostile-{uuid.uuid4().hex[:8]}"
-    settings = Settings(app_id=1, private_key=PEM, webhook_secrets=(SECRET,), redis_url=REDIS_URL,
-                        queue_name=queue_name)
-    connection = queueing.connect(REDIS_URL)
-    app = create_app(settings, connection=connection)
-    queue = app.extensions["wavegate"]["queue"]
-    yield app.test_client(), queue
-    for key in connection.scan_iter(f"*{queue_name}*"):
-        connection.delete(key)
+    with webhook_app("wavegate-hostile", SECRET) as app:
+        yield app.test_client(), app.extensions["wavegate"]["queue"]
 
 
 def post(client, body: bytes, *, event="issues", delivery=None, signature=None, content_type="application/json",
