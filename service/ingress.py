@@ -58,7 +58,6 @@ SLOW_DELIVERY = 0.1  # seconds
 ON_THREADS_FOR = 30.0  # seconds
 INLINE_BODY = 1 << 20  # bytes
 MAX_TICK = 0.25  # seconds between two sweeps of the body deadlines
-DELIVERY_PATHS = frozenset(("/webhook", "/"))  # the paths service.webhook's Receiver answers
 LIVENESS_PATH = "/livez"
 # The answer to a body that did not arrive in time: JSON like every other answer GitHub records.
 BODY_TIMEOUT_ANSWER = b'{"status":"request body not received in time"}\n'
@@ -290,10 +289,13 @@ class Ingress:
     App credentials) answers deliveries without a WSGI environ."""
 
     def __init__(self, app: Callable, limits: Limits) -> None:
+        from .webhook import WEBHOOK_PATHS  # imported late: see _body_timed_out
+
         self.app = app
+        self.delivery_paths = WEBHOOK_PATHS
         self.receiver = receiver_of(app)
-        receiver = self.receiver
-        self.batch = StoreBatch(receiver.store_many if receiver else _no_store, self._store_took, self._abandoned)
+        self.batch = StoreBatch(self.receiver.store_many if self.receiver else _no_store, self._store_took,
+                                self._abandoned)
         self.limits = limits
         self.deliveries = ThreadPoolExecutor(limits.threads, thread_name_prefix="wavegate-delivery")
         self.others = ThreadPoolExecutor(PROBE_THREADS, thread_name_prefix="wavegate-probe")
@@ -312,9 +314,9 @@ class Ingress:
         if scope.proto != "http":
             return  # no websockets here: granian closes the connection
         start, declared = time.monotonic(), _declared_length(scope)
-        if declared is not None and declared > self.limits.max_body and self._delivery_path(scope):
+        if declared is not None and declared > self.limits.max_body and self.receiver and self._is_delivery(scope):
             # Declared over the cap: answered 413 now, not after waiting for a body never read.
-            status, headers, data = self.receiver.deliver(scope.headers, None)  # type: ignore[union-attr]
+            status, headers, data = self.receiver.deliver(scope.headers, None)
             protocol.response_bytes(status, [*headers, ("connection", "close")], data)
             return
         try:
@@ -326,7 +328,7 @@ class Ingress:
         except ClientGone:
             event(log, "request_abandoned", logging.INFO, path=scope.path[:64])
             return
-        if scope.method == "POST" and scope.path in DELIVERY_PATHS:
+        if self._is_delivery(scope):
             answer = await self._delivery(scope, body)
         elif scope.path == LIVENESS_PATH:
             answer = call_wsgi(self.app, wsgi_environ(scope, body))  # no I/O: answered in the loop
@@ -353,9 +355,9 @@ class Ingress:
             receiver.settle(ticket, await self.batch.store(ticket))
         return receiver.answer(ticket)
 
-    def _delivery_path(self, scope: Any) -> bool:
-        """A delivery the ``Receiver`` answers (``POST /webhook`` or ``POST /`` with App credentials)."""
-        return self.receiver is not None and scope.method == "POST" and scope.path in DELIVERY_PATHS
+    def _is_delivery(self, scope: Any) -> bool:
+        """A webhook delivery: ``POST`` on one of ``service.webhook.WEBHOOK_PATHS``."""
+        return scope.method == "POST" and scope.path in self.delivery_paths
 
     def _abandoned(self, ticket: Ticket, outcome: Any) -> None:
         """Count and log a stored (or failed) delivery whose client left before its answer."""

@@ -12,8 +12,8 @@ Redis holds only the queue and short-lived keys (DESIGN intro), all under ``wave
 | ``wavegate:pace:pause:<installation>`` | epoch second a rate-limit pause of the installation ends | until it ends |
 | ``wavegate:changes:<installation>:<repo>:<number>:<head SHA>:<base head SHA>`` | the PR's changed paths, compressed | 1 h |
 
-The web process stores a delivery with ``ingest``: one ``EVALSHA`` that claims the GUID, folds it
-into a waiting job or writes a new RQ job hash and pushes its id, all atomically (one round trip
+The web process stores deliveries with ``ingest_many``: one ``EVALSHA`` each (pipelined) that claims
+the GUID, folds it into a waiting job or writes a new RQ job hash and pushes its id, all atomically (one round trip
 instead of RQ ``enqueue``'s two plus three for the claim; docs/performance.md has the figures).
 
 Job arguments are JSON primitives (``serializer=JSONSerializer``): never PyGithub objects, whose
@@ -298,7 +298,7 @@ _template_json: dict[tuple, bytes] = {}
 
 @dataclass(frozen=True)
 class Ingested:
-    """Outcome of ``ingest``: ``outcome`` is ``enqueued`` (a new job), ``coalesced`` (folded into
+    """Outcome of storing one delivery (``ingest_many``): ``outcome`` is ``enqueued`` (a new job), ``coalesced`` (folded into
     the waiting ``job_id``) or ``duplicate`` (GUID already stored; ``job_id`` is the job that
     carries it, None when unknown)."""
 
@@ -338,7 +338,7 @@ _ingest_sha: list[str] = []  # the script's SHA-1 once loaded into the server
 
 
 def _ingest_command(queue: Queue, route: Route, delivery_id: str) -> tuple[Any, ...]:
-    """The ``EVALSHA`` of ``_INGEST`` storing one delivery (see ``ingest``), without the SHA."""
+    """The ``EVALSHA`` of ``_INGEST`` storing one delivery (see ``ingest_many``), without the SHA."""
     job_id = new_job_id(route.job, delivery_id)
     kwargs = {**route.kwargs, "delivery_id": delivery_id}
     # RQ's job ``data``: the serialized (func, instance, args, kwargs). Written uncompressed: RQ
@@ -353,47 +353,41 @@ def _ingest_command(queue: Queue, route: Route, delivery_id: str) -> tuple[Any, 
             f"{route.job.rsplit('.', 1)[-1]} {coalesce or ''}")
 
 
-def ingest(connection: redis.Redis, queue: Queue, route: Route, delivery_id: str) -> Ingested:
-    """Store one webhook delivery for ``route`` in a single atomic Redis call: claim
-    ``delivery_id`` (``duplicate`` unless its job FAILED/was stopped/cancelled — a redelivery is
-    then taken over, as in ``claim_delivery``), fold it into the waiting job for
-    ``route.coalesce`` (``coalesced``), or write a new RQ job carrying ``route.kwargs`` plus
-    ``delivery_id`` and push it on ``queue`` (``enqueued``). When this returns, the delivery is
-    in Redis; when it raises ``redis.RedisError`` nothing was stored and GitHub may redeliver."""
-    outcome = ingest_many(connection, queue, [(route, delivery_id)])[0]
-    if isinstance(outcome, Exception):
-        raise outcome
-    return outcome
-
-
 def ingest_many(connection: redis.Redis, queue: Queue,
                 items: list[tuple[Route, str]]) -> list[Ingested | Exception]:
-    """``ingest`` for each (route, delivery id) of ``items``, pipelined: one write and one read
-    for them all (each delivery's script stays atomic on its own). One outcome per item, in order:
-    ``Ingested``, or the exception that left that delivery unstored — a ``redis.RedisError``, or
-    whatever building its command raised (that item only). A connection failure answers every
-    item with it (none is known to be stored: GitHub may redeliver, and the script finds a
-    stored one a duplicate)."""
-    outcomes: list[Ingested | Exception] = []
-    commands: dict[int, tuple[Any, ...]] = {}
-    for i, (route, delivery_id) in enumerate(items):
-        try:
-            commands[i] = _ingest_command(queue, route, delivery_id)
-        except Exception as exc:  # e.g. a value orjson cannot encode: this delivery alone fails
-            outcomes.append(exc)
-            continue
-        outcomes.append(_NOT_RUN)
+    """Store webhook deliveries, one per (route, delivery id) of ``items``, pipelined: one write and
+    one read for them all, each delivery's script atomic on its own. Each script claims the
+    delivery id (``duplicate`` unless its job FAILED/was stopped/cancelled — a redelivery is then
+    taken over, as in ``claim_delivery``), folds it into the waiting job for ``route.coalesce``
+    (``coalesced``), or writes a new RQ job carrying ``route.kwargs`` plus ``delivery_id`` and
+    pushes it on ``queue`` (``enqueued``).
+
+    One outcome per item, in order: ``Ingested`` (the delivery is in Redis), or the exception that
+    left that delivery unstored — a ``redis.RedisError``, or whatever building its command raised
+    (that item only). A connection failure answers every item with it (none is known to be
+    stored: GitHub may redeliver, and the script finds a stored one a duplicate)."""
+    built = [_built(queue, route, delivery_id) for route, delivery_id in items]
+    commands = [command for command in built if not isinstance(command, Exception)]
     try:
-        results = _run_ingests(connection, list(commands.values()))
+        results = iter(_run_ingests(connection, commands))
     except redis.RedisError as exc:
-        results = [exc] * len(commands)
-    for i, result in zip(commands, results, strict=True):
-        outcomes[i] = result if isinstance(result, Exception) else Ingested(_text(result[0]) or "",
-                                                                          _text(result[1]) or None)
-    return outcomes
+        results = iter([exc] * len(commands))
+    return [command if isinstance(command, Exception) else _ingested(next(results)) for command in built]
 
 
-_NOT_RUN = RuntimeError("not run")  # a placeholder every command's result replaces
+def _built(queue: Queue, route: Route, delivery_id: str) -> tuple[Any, ...] | Exception:
+    """``_ingest_command``, or what building it raised (e.g. a value orjson cannot encode)."""
+    try:
+        return _ingest_command(queue, route, delivery_id)
+    except Exception as exc:
+        return exc
+
+
+def _ingested(result: Any) -> Ingested | Exception:
+    """The script's reply ``[outcome, job id]`` as ``Ingested``; an error reply as it is."""
+    if isinstance(result, Exception):
+        return result
+    return Ingested(_text(result[0]) or "", _text(result[1]) or None)
 
 
 def _run_ingests(connection: redis.Redis, commands: list[tuple[Any, ...]]) -> list[Any]:

@@ -47,6 +47,7 @@ from typing import Any, Protocol
 import orjson
 import redis
 from flask import Flask, Response, g, jsonify, request
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
@@ -126,22 +127,10 @@ def _answer(status: int, outcome: str, event_name: str, code: str, **body: Any) 
 
 
 class Headers(Protocol):
-    """Request headers by lower-case HTTP name: an RSGI scope's ``headers`` or ``EnvironHeaders``."""
+    """Request headers by lower-case HTTP name: an RSGI scope's ``headers``, or Werkzeug's
+    ``EnvironHeaders`` over a WSGI environ."""
 
-    def get(self, name: str, default: None = None, /) -> str | None: ...
-
-
-class EnvironHeaders:
-    """``Headers`` over a WSGI environ (PEP 3333 keys: ``HTTP_X_GITHUB_EVENT``, ``CONTENT_TYPE`` …)."""
-
-    __slots__ = ("environ",)
-
-    def __init__(self, environ: dict[str, Any]) -> None:
-        self.environ = environ
-
-    def get(self, name: str, default: None = None, /) -> str | None:
-        key = name.upper().replace("-", "_")
-        return self.environ.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key)
+    def get(self, name: str, /) -> str | None: ...
 
 
 # (status code, response headers, response body): what the receiver answers, for WSGI or RSGI.
@@ -220,7 +209,7 @@ class Receiver:
 
     def deliver(self, headers: Headers, body: bytes | None) -> Answered:
         """Answer one delivery: ``headers`` by lower-case HTTP name (an RSGI scope's headers, or
-        ``EnvironHeaders``), ``body`` the raw request bytes, None when over ``MAX_BODY`` (then 413).
+        Werkzeug's ``EnvironHeaders``), ``body`` the raw request bytes, None when over ``MAX_BODY`` (then 413).
         Returns (status code, response headers, response body); never raises."""
         ticket = self.admit(headers, body)
         if ticket.route is not None:
