@@ -225,7 +225,7 @@ def test_redelivery_of_a_finished_delivery_stays_a_duplicate(client, conn, queue
 
 
 def test_the_stored_job_is_the_hash_rq_enqueue_writes(client, conn, queue):
-    # queueing.ingest writes RQ's job hash itself (one EVALSHA); same fields and fixed values as
+    # queueing.ingest_many writes RQ's job hash itself (one EVALSHA); same fields and fixed values as
     # Queue.enqueue with the module's policy, so workers, retries and dashboards read it unchanged.
     job_id = deliver(client, "issues", LABELED, "G-h").get_json()["job"]
     reference = queue.enqueue("workers.jobs.reconcile_plan", kwargs={}, job_id="reference",
